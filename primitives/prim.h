@@ -1,0 +1,145 @@
+/*
+ * A primitive is one const descriptor: its name, kind, a one-line summary,
+ * the size of its shared object and of its per-thread context, and the ops of
+ * its kind.  Workload shapes (workloads/) drive the ops; the runner owns
+ * threads, pinning, timing and counters.  No primitive has a thread loop.
+ *
+ * Every op takes the shared object and the calling thread's context, so that
+ * queue locks (an MCS node), RCU readers (registration state) and backoff
+ * state all fit one signature.  The runner allocates one context per
+ * (thread, instance), zeroed and aligned to SL_SLOT_ALIGN, calls
+ * thread_init on it from the thread that will use it, and thread_fini when
+ * the thread is done.
+ *
+ * Adding a primitive:
+ *   1. write primitives/<family>.c with a
+ *      `const struct sl_prim sl_prim_<c_name> = { ... };` designated
+ *      initialiser (name in kebab-case, C name in snake_case);
+ *   2. add SL_PRIM(<c_name>) to primitives/registry.def, in listing order;
+ *   3. document it in man/synclab.1 under PRIMITIVES (a test checks this);
+ *   4. state its memory-ordering argument in the file: which release each
+ *      acquire pairs with.
+ * The per-primitive tests (tests/unit/test_prims.c) loop over the registry,
+ * so a new primitive is tested without new test code.
+ */
+#ifndef SL_PRIMITIVES_PRIM_H
+#define SL_PRIMITIVES_PRIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+enum sl_prim_kind {
+	SL_KIND_LOCK,    /* mutual exclusion: lock / unlock / trylock */
+	SL_KIND_RWLOCK,  /* reader and writer sides */
+	SL_KIND_RCU,     /* read-side sections, grace periods, deferred free */
+	SL_KIND_QUEUE,   /* enqueue / dequeue, producer and consumer roles */
+	SL_KIND_BARRIER, /* phases: every thread waits for all the others */
+	SL_KIND_COUNT_
+};
+
+/* Properties a primitive advertises; workloads and reports read them. */
+enum sl_prim_flags {
+	SL_PRIM_FIFO = 1 << 0,         /* waiters are served in arrival order */
+	SL_PRIM_SLEEPS = 1 << 1,       /* waiters may block in the kernel */
+	SL_PRIM_NO_EXCLUSION = 1 << 2, /* gives no mutual exclusion (null) */
+	SL_PRIM_HIDDEN = 1 << 3,       /* listed only with --all (broken demos) */
+	SL_PRIM_BASELINE = 1 << 4,     /* another library's implementation */
+};
+
+/* What a workload tells the primitive at init time. */
+struct sl_prim_conf {
+	unsigned nthreads; /* threads that will use this instance */
+	unsigned capacity; /* bounded queues: slots; 0 when not applicable */
+};
+
+struct sl_lock_ops {
+	void (*lock)(void *obj, void *tctx);
+	void (*unlock)(void *obj, void *tctx);
+	bool (*trylock)(void *obj, void *tctx); /* NULL: has none */
+};
+
+struct sl_rw_ops {
+	void (*read_lock)(void *obj, void *tctx);
+	void (*read_unlock)(void *obj, void *tctx);
+	void (*write_lock)(void *obj, void *tctx);
+	void (*write_unlock)(void *obj, void *tctx);
+};
+
+struct sl_rcu_ops {
+	void (*read_lock)(void *obj, void *tctx);
+	void (*read_unlock)(void *obj, void *tctx);
+	/* Wait until every read-side section begun before the call has ended. */
+	void (*synchronize)(void *obj, void *tctx);
+	/* Run fn(ptr) after a grace period; NULL: the workload synchronizes. */
+	void (*defer_free)(void *obj, void *tctx, void (*fn)(void *), void *ptr);
+	/* Announce a quiescent state (QSBR flavours); NULL when not needed. */
+	void (*quiescent)(void *obj, void *tctx);
+	/* Wait for every deferred callback to have run. */
+	void (*barrier)(void *obj, void *tctx);
+};
+
+struct sl_queue_ops {
+	/* false: full (bounded queues); the workload retries. */
+	bool (*enqueue)(void *obj, void *tctx, uint64_t item);
+	/* false: empty. */
+	bool (*dequeue)(void *obj, void *tctx, uint64_t *item);
+};
+
+struct sl_barrier_ops {
+	void (*wait)(void *obj, void *tctx);
+};
+
+struct sl_prim {
+	const char *name;    /* kebab-case, as the user types it */
+	const char *alias;   /* another accepted name, or NULL */
+	const char *family;  /* e.g. "spin", "mutex", "baseline" */
+	enum sl_prim_kind kind;
+	const char *summary; /* one line for `synclab list` */
+	unsigned flags;      /* enum sl_prim_flags */
+
+	size_t obj_size;     /* shared object, aligned to SL_SLOT_ALIGN */
+	size_t tctx_size;    /* per-thread context; 0 when none */
+
+	int (*init)(void *obj, const struct sl_prim_conf *conf,
+		    struct sl_err *err);
+	void (*destroy)(void *obj);
+	void (*thread_init)(void *obj, void *tctx);
+	void (*thread_fini)(void *obj, void *tctx);
+
+	/* The ops of this primitive's kind; the others stay zero. */
+	struct sl_lock_ops lock;
+	struct sl_rw_ops rw;
+	struct sl_rcu_ops rcu;
+	struct sl_queue_ops queue;
+	struct sl_barrier_ops barrier;
+
+	/* After every thread has stopped: is the object in a consistent state
+	 * (a lock is free, a queue's counts add up)?  0 or -EPROTO with err.
+	 * NULL when there is nothing to check beyond the workload's invariant. */
+	int (*check)(void *obj, struct sl_err *err);
+
+	/* Can this machine run it?  NULL means always.  Otherwise returns false
+	 * and fills why (one line) when it cannot. */
+	bool (*supported)(char *why, size_t n);
+};
+
+/* The registry (primitives/registry.def), in listing order. */
+size_t sl_prim_count(void);
+const struct sl_prim *sl_prim_at(size_t i);
+
+/* By name or alias; NULL when unknown. */
+const struct sl_prim *sl_prim_find(const char *name);
+
+/* The visible name closest to an unknown one, or NULL. */
+const char *sl_prim_suggest(const char *name);
+
+const char *sl_prim_kind_name(enum sl_prim_kind kind);
+
+/* Size of one object / context slot as the runner lays them out. */
+size_t sl_prim_obj_stride(const struct sl_prim *p);
+size_t sl_prim_tctx_stride(const struct sl_prim *p);
+
+#endif

@@ -1,0 +1,77 @@
+/* Expands registry.def into the table every lookup goes through. */
+#include "primitives/prim.h"
+
+#include <string.h>
+
+#include "util/atomics.h"
+#include "util/opt.h"
+
+#define SL_PRIM(c_name) extern const struct sl_prim sl_prim_##c_name;
+#include "primitives/registry.def"
+#undef SL_PRIM
+
+static const struct sl_prim *const registry[] = {
+#define SL_PRIM(c_name) &sl_prim_##c_name,
+#include "primitives/registry.def"
+#undef SL_PRIM
+};
+
+#define REGISTRY_SIZE (sizeof(registry) / sizeof(registry[0]))
+
+size_t sl_prim_count(void)
+{
+	return REGISTRY_SIZE;
+}
+
+const struct sl_prim *sl_prim_at(size_t i)
+{
+	return i < REGISTRY_SIZE ? registry[i] : NULL;
+}
+
+const struct sl_prim *sl_prim_find(const char *name)
+{
+	for (size_t i = 0; i < REGISTRY_SIZE; i++) {
+		const struct sl_prim *p = registry[i];
+
+		if (strcmp(p->name, name) == 0 ||
+		    (p->alias && strcmp(p->alias, name) == 0))
+			return p;
+	}
+	return NULL;
+}
+
+const char *sl_prim_suggest(const char *name)
+{
+	const char *names[REGISTRY_SIZE];
+	size_t n = 0;
+
+	for (size_t i = 0; i < REGISTRY_SIZE; i++)
+		if (!(registry[i]->flags & SL_PRIM_HIDDEN))
+			names[n++] = registry[i]->name;
+	return sl_suggest(name, names, n);
+}
+
+const char *sl_prim_kind_name(enum sl_prim_kind kind)
+{
+	static const char *const names[SL_KIND_COUNT_] = {
+		[SL_KIND_LOCK] = "lock",       [SL_KIND_RWLOCK] = "rwlock",
+		[SL_KIND_RCU] = "rcu",         [SL_KIND_QUEUE] = "queue",
+		[SL_KIND_BARRIER] = "barrier",
+	};
+
+	return (unsigned)kind < SL_KIND_COUNT_ ? names[kind] : "?";
+}
+
+size_t sl_prim_obj_stride(const struct sl_prim *p)
+{
+	size_t n = p->obj_size ? p->obj_size : 1;
+
+	return SL_ROUND_UP(n, SL_SLOT_ALIGN);
+}
+
+size_t sl_prim_tctx_stride(const struct sl_prim *p)
+{
+	size_t n = p->tctx_size ? p->tctx_size : 1;
+
+	return SL_ROUND_UP(n, SL_SLOT_ALIGN);
+}

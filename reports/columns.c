@@ -1,0 +1,300 @@
+/*
+ * The CSV column registry and the formatting of one field.  columns.def is
+ * expanded twice: into the table that names the columns and into an enum
+ * that the formatter switches on, so a column cannot be listed without being
+ * formatted (the compiler warns about an unhandled enumerator).
+ */
+#include "reports/report.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+static const struct sl_column columns[] = {
+#define SL_COL(name, unit, doc) { #name, unit, doc },
+#include "reports/columns.def"
+#undef SL_COL
+};
+
+enum col_id {
+#define SL_COL(name, unit, doc) COL_##name,
+#include "reports/columns.def"
+#undef SL_COL
+	COL_COUNT_
+};
+
+_Static_assert(sizeof(columns) / sizeof(columns[0]) == COL_COUNT_,
+	       "columns.def expanded inconsistently");
+
+size_t sl_column_count(void)
+{
+	return COL_COUNT_;
+}
+
+const struct sl_column *sl_column_at(size_t i)
+{
+	return i < COL_COUNT_ ? &columns[i] : NULL;
+}
+
+static void put(char *buf, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void put(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, n, fmt, ap);
+	va_end(ap);
+}
+
+/* Text field with RFC 4180 quoting when it holds a separator, a quote or a
+ * line break; anything else goes out as it is. */
+static void put_text(char *buf, size_t n, const char *s)
+{
+	size_t o = 0;
+
+	if (!s)
+		s = "";
+	if (!strpbrk(s, ",\"\r\n")) {
+		put(buf, n, "%s", s);
+		return;
+	}
+	/* Leave room for the closing quote and the terminator. */
+	if (n < 3) {
+		buf[0] = '\0';
+		return;
+	}
+	buf[o++] = '"';
+	for (; *s && o + 3 < n; s++) {
+		if (*s == '"') {
+			if (o + 4 >= n)
+				break;
+			buf[o++] = '"';
+		}
+		buf[o++] = *s;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+}
+
+/* A number, or an empty field for NAN and infinities: an unknown value must
+ * never read as a figure. */
+static void put_num(char *buf, size_t n, const char *fmt, double v)
+{
+	if (!isfinite(v)) {
+		buf[0] = '\0';
+		return;
+	}
+	put(buf, n, fmt, v);
+}
+
+/* Throughput keeps one decimal, enough at any realistic rate, except
+ * below 1 op/s where fixed point would round a real figure to 0.0. */
+static void put_rate(char *buf, size_t n, double v)
+{
+	put_num(buf, n, fabs(v) >= 1.0 || v == 0.0 ? "%.1f" : "%.6g", v);
+}
+
+/* Sum of one counter over threads, by event name; NAN when the set lacks
+ * the event or it was not counted. */
+static double counter_value(const struct sl_row *row, const char *event)
+{
+	const struct sl_counter_set *set = row->pt->counters;
+	int i;
+
+	if (!set)
+		return NAN;
+	i = sl_counters_find(set, event);
+	if (i < 0 || i >= SL_MAX_EVENTS || !set->ev[i].supported)
+		return NAN;
+	return row->res->counter[i];
+}
+
+static void put_per_op(char *buf, size_t n, const struct sl_row *row,
+		       const char *event)
+{
+	double v = counter_value(row, event);
+
+	if (row->res->ops == 0) {
+		buf[0] = '\0';
+		return;
+	}
+	put_num(buf, n, "%.6g", v / (double)row->res->ops);
+}
+
+static void put_cpus(char *buf, size_t n, const struct sl_result *res)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	if (!res->thread)
+		return;
+	for (unsigned i = 0; i < res->threads; i++) {
+		const struct sl_thread_result *t = &res->thread[i];
+		int pu = t->pu_bound >= 0 ? t->pu_bound : t->pu_seen;
+		char one[16];
+		size_t len;
+
+		/* An unknown CPU stays an empty entry so positions still match
+		 * thread numbers. */
+		if (pu >= 0)
+			snprintf(one, sizeof(one), "%s%d", i ? ";" : "", pu);
+		else
+			snprintf(one, sizeof(one), "%s", i ? ";" : "");
+		len = strlen(one);
+		/* Stop at a whole entry rather than write a wrong CPU number. */
+		if (o + len + 1 > n)
+			break;
+		memcpy(buf + o, one, len + 1);
+		o += len;
+	}
+}
+
+/* The columns that exist only for a completed measurement. */
+static bool is_measured(enum col_id id)
+{
+	switch (id) {
+	case COL_duration_s:
+	case COL_ops:
+	case COL_ops_per_sec:
+	case COL_ns_per_op:
+	case COL_fairness:
+	case COL_min_thread_ops:
+	case COL_max_thread_ops:
+	case COL_cycles_per_op:
+	case COL_instructions_per_op:
+	case COL_cache_misses_per_op:
+	case COL_context_switches_per_op:
+	case COL_cpu_migrations:
+	case COL_vol_ctx_switches:
+	case COL_invol_ctx_switches:
+		return true;
+	default:
+		return false;
+	}
+}
+
+void sl_column_format(size_t i, const struct sl_row *row, char *buf, size_t n)
+{
+	const struct sl_point *pt = row->pt;
+	const struct sl_result *res = row->res;
+	const struct sl_meta *meta = row->meta;
+	enum col_id id = (enum col_id)i;
+
+	if (n == 0)
+		return;
+	buf[0] = '\0';
+	if (i >= COL_COUNT_)
+		return;
+	/* A broken or unfinished point never yields a figure. */
+	if (is_measured(id) && res->status != SL_STATUS_OK)
+		return;
+
+	switch (id) {
+	case COL_primitive:
+		put_text(buf, n, pt->prim ? pt->prim->name : "");
+		break;
+	case COL_threads:
+		put(buf, n, "%u", pt->threads);
+		break;
+	case COL_rep:
+		put(buf, n, "%u", pt->rep);
+		break;
+	case COL_status:
+		put_text(buf, n, sl_status_name(res->status));
+		break;
+	case COL_duration_s:
+		put(buf, n, "%.6f", (double)res->window_ns / 1e9);
+		break;
+	case COL_ops:
+		put(buf, n, "%" PRIu64, res->ops);
+		break;
+	case COL_ops_per_sec:
+		put_rate(buf, n, res->ops_per_sec);
+		break;
+	case COL_ns_per_op:
+		put_num(buf, n, "%.3f", res->ns_per_op);
+		break;
+	case COL_fairness:
+		put_num(buf, n, "%.4f", res->fairness);
+		break;
+	case COL_min_thread_ops:
+		put(buf, n, "%" PRIu64, res->min_thread_ops);
+		break;
+	case COL_max_thread_ops:
+		put(buf, n, "%" PRIu64, res->max_thread_ops);
+		break;
+	case COL_pin:
+		put_text(buf, n, pt->pin ? pt->pin->text : "");
+		break;
+	case COL_cpus:
+		put_cpus(buf, n, res);
+		break;
+	case COL_oversubscribed:
+		put(buf, n, "%d", res->oversubscribed ? 1 : 0);
+		break;
+	case COL_cs_ns:
+		put(buf, n, "%" PRIu64, pt->cs_ns);
+		break;
+	case COL_think_ns:
+		put(buf, n, "%" PRIu64, pt->think_ns);
+		break;
+	case COL_cs_lines:
+		put(buf, n, "%u", pt->cs_lines);
+		break;
+	case COL_locks:
+		put(buf, n, "%u", pt->locks);
+		break;
+	case COL_warmup_s:
+		put(buf, n, "%.6f", (double)pt->warmup_ns / 1e9);
+		break;
+	case COL_cycles_per_op:
+		put_per_op(buf, n, row, "cycles");
+		break;
+	case COL_instructions_per_op:
+		put_per_op(buf, n, row, "instructions");
+		break;
+	case COL_cache_misses_per_op:
+		put_per_op(buf, n, row, "cache-misses");
+		break;
+	case COL_context_switches_per_op:
+		put_per_op(buf, n, row, "context-switches");
+		break;
+	case COL_cpu_migrations:
+		put_num(buf, n, "%.0f", counter_value(row, "cpu-migrations"));
+		break;
+	case COL_vol_ctx_switches:
+		put(buf, n, "%ld", res->vol_cs);
+		break;
+	case COL_invol_ctx_switches:
+		put(buf, n, "%ld", res->invol_cs);
+		break;
+	case COL_work_loops_per_us: {
+		const struct sl_calib *c = row->calib ? row->calib : pt->calib;
+
+		if (c)
+			put_num(buf, n, "%.3f", c->loops_per_us);
+		break;
+	}
+	case COL_host:
+		put_text(buf, n, meta ? meta->host : "");
+		break;
+	case COL_cpu_model:
+		put_text(buf, n, meta ? meta->cpu_model : "");
+		break;
+	case COL_kernel:
+		put_text(buf, n, meta ? meta->kernel : "");
+		break;
+	case COL_synclab_version:
+		put_text(buf, n, meta ? meta->version : "");
+		break;
+	case COL_message:
+		if (res->status != SL_STATUS_OK)
+			put_text(buf, n, res->message);
+		break;
+	case COL_COUNT_:
+		break;
+	}
+}

@@ -1,0 +1,373 @@
+/*
+ * The terminal table: one line per (primitive, threads) in the order the
+ * points were run, summarising its repetitions.  Centres are medians (a
+ * single preempted repetition must not move them) and the throughput spread
+ * sits next to its centre.  Counters that would push a line far past 100
+ * columns move to a second block with the same keys.
+ */
+#include "reports/report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WIDTH_GOAL 100
+#define GAP "  "
+
+enum {
+	C_PRIM,
+	C_THREADS,
+	C_REPS,
+	C_RATE,
+	C_RANGE,
+	C_NSOP,
+	C_FAIR,
+	C_THREAD_OPS,
+	C_MAIN_,                     /* counters follow */
+	C_ALL_ = C_MAIN_ + SL_MAX_EVENTS
+};
+
+struct cell {
+	char s[64];
+};
+
+struct group {
+	const char *prim;
+	unsigned threads;
+	struct cell cell[C_ALL_];
+	const struct sl_row *failed; /* shown instead of figures */
+};
+
+struct col {
+	char head[80];
+	int width;
+	bool left;
+};
+
+/* Three significant digits with an SI suffix: 12.3M reads at a glance and
+ * keeps columns narrow; exact figures are in the CSV. */
+static void fmt_si(char *buf, size_t n, double v)
+{
+	static const char suffix[] = " kMGTPE";
+	int k = 0;
+	double a;
+
+	if (!isfinite(v)) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	a = fabs(v);
+	while (a >= 999.5 && k < 6) {
+		a /= 1000.0;
+		v /= 1000.0;
+		k++;
+	}
+	if (k == 0 && a < 1.0 && a != 0.0)
+		snprintf(buf, n, "%.3g", v);
+	else if (a >= 99.95)
+		snprintf(buf, n, "%.0f", v);
+	else if (a >= 9.995)
+		snprintf(buf, n, "%.1f", v);
+	else
+		snprintf(buf, n, "%.2f", v);
+	if (k) {
+		size_t l = strlen(buf);
+
+		if (l + 1 < n) {
+			buf[l] = suffix[k];
+			buf[l + 1] = '\0';
+		}
+	}
+}
+
+/* Nanoseconds stay unscaled: "12.3k ns" would hide the unit people think in. */
+static void fmt_ns(char *buf, size_t n, double v)
+{
+	if (!isfinite(v))
+		snprintf(buf, n, "-");
+	else if (v < 100.0)
+		snprintf(buf, n, "%.2f", v);
+	else if (v < 10000.0)
+		snprintf(buf, n, "%.1f", v);
+	else
+		snprintf(buf, n, "%.0f", v);
+}
+
+static const char *prim_name(const struct sl_row *r)
+{
+	return r->pt->prim && r->pt->prim->name ? r->pt->prim->name : "?";
+}
+
+static bool same_group(const struct sl_row *r, const struct group *g)
+{
+	return r->pt->threads == g->threads && strcmp(prim_name(r), g->prim) == 0;
+}
+
+/* A repetition that broke the primitive's promise or hung condemns the
+ * group; an interrupted or unsupported one only leaves it out. */
+static bool is_failure(enum sl_status s)
+{
+	return s == SL_STATUS_CHECK_FAILED || s == SL_STATUS_STUCK ||
+	       s == SL_STATUS_ERROR;
+}
+
+/* Index of event name in the row's own set; rows without a set are taken
+ * to use the table's set. */
+static int row_event(const struct sl_row *r, const struct sl_counter_set *set,
+		     unsigned e)
+{
+	if (!r->pt->counters)
+		return (int)e;
+	return sl_counters_find(r->pt->counters, set->ev[e].name);
+}
+
+static void fill_counter(struct cell *c, const struct sl_row *rows, size_t n,
+			 const struct group *g,
+			 const struct sl_counter_set *set, unsigned e,
+			 double *scratch)
+{
+	bool total = strcmp(set->ev[e].name, "cpu-migrations") == 0;
+	size_t k = 0;
+
+	if (!set->ev[e].supported) {
+		snprintf(c->s, sizeof(c->s), "n/s");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct sl_row *r = &rows[i];
+		int idx;
+		double v;
+
+		if (!same_group(r, g) || r->res->status != SL_STATUS_OK)
+			continue;
+		idx = row_event(r, set, e);
+		v = idx >= 0 && idx < SL_MAX_EVENTS ? r->res->counter[idx] : NAN;
+		if (isnan(v)) {
+			snprintf(c->s, sizeof(c->s), "n/s");
+			return;
+		}
+		if (total)
+			scratch[k++] = v;
+		else if (r->res->ops > 0)
+			scratch[k++] = v / (double)r->res->ops;
+	}
+	fmt_si(c->s, sizeof(c->s), sl_stat_median(scratch, k));
+}
+
+static void fill_group(struct group *g, const struct sl_row *rows, size_t n,
+		       const struct sl_counter_set *set, double *scratch)
+{
+	double *rate = scratch, *nsop = scratch + n, *fair = scratch + 2 * n;
+	double *tmin = scratch + 3 * n, *tmax = scratch + 4 * n;
+	const struct sl_row *other = NULL;
+	size_t k = 0, total = 0;
+	char a[24], b[24];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct sl_row *r = &rows[i];
+
+		if (!same_group(r, g))
+			continue;
+		total++;
+		if (r->res->status != SL_STATUS_OK) {
+			if (is_failure(r->res->status) && !g->failed)
+				g->failed = r;
+			if (!other)
+				other = r;
+			continue;
+		}
+		rate[k] = r->res->ops_per_sec;
+		nsop[k] = r->res->ns_per_op;
+		fair[k] = r->res->fairness;
+		tmin[k] = (double)r->res->min_thread_ops;
+		tmax[k] = (double)r->res->max_thread_ops;
+		k++;
+	}
+	if (k == 0 && !g->failed)
+		g->failed = other;
+
+	snprintf(g->cell[C_PRIM].s, sizeof(g->cell[C_PRIM].s), "%s", g->prim);
+	snprintf(g->cell[C_THREADS].s, sizeof(g->cell[C_THREADS].s), "%u",
+		 g->threads);
+	if (k == total)
+		snprintf(g->cell[C_REPS].s, sizeof(g->cell[C_REPS].s), "%zu", k);
+	else
+		snprintf(g->cell[C_REPS].s, sizeof(g->cell[C_REPS].s), "%zu/%zu",
+			 k, total);
+	if (g->failed)
+		return;
+
+	fmt_si(g->cell[C_RATE].s, sizeof(g->cell[C_RATE].s),
+	       sl_stat_median(rate, k));
+	fmt_si(a, sizeof(a), sl_stat_min(rate, k));
+	fmt_si(b, sizeof(b), sl_stat_max(rate, k));
+	snprintf(g->cell[C_RANGE].s, sizeof(g->cell[C_RANGE].s), "%s..%s", a, b);
+	fmt_ns(g->cell[C_NSOP].s, sizeof(g->cell[C_NSOP].s),
+	       sl_stat_median(nsop, k));
+	snprintf(g->cell[C_FAIR].s, sizeof(g->cell[C_FAIR].s), "%.4f",
+		 sl_stat_median(fair, k));
+	/* Per-thread extremes: medians over repetitions of each rep's
+	 * slowest and fastest thread. */
+	fmt_si(a, sizeof(a), sl_stat_median(tmin, k));
+	fmt_si(b, sizeof(b), sl_stat_median(tmax, k));
+	snprintf(g->cell[C_THREAD_OPS].s, sizeof(g->cell[C_THREAD_OPS].s),
+		 "%s..%s", a, b);
+	for (unsigned e = 0; set && e < set->n && e < SL_MAX_EVENTS; e++)
+		fill_counter(&g->cell[C_MAIN_ + e], rows, n, g, set, e, scratch);
+}
+
+static int line_width(const struct col *cols, const int *ids, size_t nids)
+{
+	int w = 0;
+
+	for (size_t i = 0; i < nids; i++)
+		w += cols[ids[i]].width + (i ? (int)strlen(GAP) : 0);
+	return w;
+}
+
+static void print_cells(FILE *f, const struct col *cols, const int *ids,
+			size_t nids, const struct group *g)
+{
+	for (size_t i = 0; i < nids; i++) {
+		const struct col *c = &cols[ids[i]];
+		const char *s = g ? g->cell[ids[i]].s : c->head;
+		bool last = i + 1 == nids;
+
+		if (i)
+			fputs(GAP, f);
+		/* No trailing blanks after a left-aligned last column. */
+		if (c->left && last)
+			fputs(s, f);
+		else if (c->left)
+			fprintf(f, "%-*s", c->width, s);
+		else
+			fprintf(f, "%*s", c->width, s);
+	}
+}
+
+static void print_failure(FILE *f, const struct col *cols, const int *ids,
+			  size_t nids, const struct group *g)
+{
+	const struct sl_result *res = g->failed->res;
+
+	print_cells(f, cols, ids, nids, g);
+	fprintf(f, GAP "%s%s%s\n", sl_status_name(res->status),
+		res->message[0] ? ": " : "", res->message);
+}
+
+void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
+		    const struct sl_counter_set *counters)
+{
+	static const int keys[] = { C_PRIM, C_THREADS, C_REPS };
+	int main_ids[C_ALL_], cnt_ids[C_ALL_];
+	struct col cols[C_ALL_] = {
+		[C_PRIM] = { "primitive", 9, true },
+		[C_THREADS] = { "threads", 7, false },
+		[C_REPS] = { "reps", 4, false },
+		[C_RATE] = { "ops/s", 8, false },
+		[C_RANGE] = { "ops/s min..max", 14, false },
+		[C_NSOP] = { "ns/op", 8, false },
+		[C_FAIR] = { "fairness", 8, false },
+		[C_THREAD_OPS] = { "ops/thread min..max", 19, false },
+	};
+	unsigned nev = counters ? counters->n : 0;
+	struct group *groups;
+	double *scratch;
+	size_t ng = 0, nmain = 0, ncnt = 0;
+	bool split;
+
+	if (n == 0) {
+		fprintf(f, "no results\n");
+		return;
+	}
+	if (nev > SL_MAX_EVENTS)
+		nev = SL_MAX_EVENTS;
+	groups = calloc(n, sizeof(*groups));
+	scratch = calloc(5 * n, sizeof(*scratch));
+	if (!groups || !scratch) {
+		fprintf(f, "(table not printed: out of memory)\n");
+		goto out;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+
+		for (j = 0; j < ng; j++)
+			if (same_group(&rows[i], &groups[j]))
+				break;
+		if (j == ng) {
+			groups[ng].prim = prim_name(&rows[i]);
+			groups[ng].threads = rows[i].pt->threads;
+			ng++;
+		}
+	}
+	for (size_t j = 0; j < ng; j++)
+		fill_group(&groups[j], rows, n, counters, scratch);
+
+	for (unsigned e = 0; e < nev; e++) {
+		struct col *c = &cols[C_MAIN_ + e];
+		const char *name = counters->ev[e].name;
+
+		/* Migrations are rare events: a total reads better than 1e-7/op. */
+		if (strcmp(name, "cpu-migrations") == 0)
+			snprintf(c->head, sizeof(c->head), "%s", name);
+		else
+			snprintf(c->head, sizeof(c->head), "%s/op", name);
+		c->width = 8;
+	}
+	/* Widen every column to its header and its widest cell. */
+	for (int k = 0; k < C_MAIN_ + (int)nev; k++) {
+		int w = (int)strlen(cols[k].head);
+
+		if (w > cols[k].width)
+			cols[k].width = w;
+		for (size_t j = 0; j < ng; j++) {
+			w = (int)strlen(groups[j].cell[k].s);
+			if (w > cols[k].width)
+				cols[k].width = w;
+		}
+	}
+
+	for (int k = 0; k < C_MAIN_; k++)
+		main_ids[nmain++] = k;
+	for (size_t k = 0; k < 2; k++)
+		cnt_ids[ncnt++] = keys[k];
+	for (unsigned e = 0; e < nev; e++)
+		cnt_ids[ncnt++] = C_MAIN_ + (int)e;
+	split = nev > 0 &&
+		line_width(cols, main_ids, nmain) + (int)strlen(GAP) +
+		line_width(cols, cnt_ids + 2, ncnt - 2) > WIDTH_GOAL;
+	if (!split) {
+		for (unsigned e = 0; e < nev; e++)
+			main_ids[nmain++] = C_MAIN_ + (int)e;
+	}
+
+	print_cells(f, cols, main_ids, nmain, NULL);
+	fputc('\n', f);
+	for (size_t j = 0; j < ng; j++) {
+		if (groups[j].failed) {
+			print_failure(f, cols, keys, 3, &groups[j]);
+			continue;
+		}
+		print_cells(f, cols, main_ids, nmain, &groups[j]);
+		fputc('\n', f);
+	}
+	if (split) {
+		fprintf(f, "\ncounters (median over repetitions; cpu-migrations in total)\n");
+		print_cells(f, cols, cnt_ids, ncnt, NULL);
+		fputc('\n', f);
+		for (size_t j = 0; j < ng; j++) {
+			if (groups[j].failed)
+				continue;
+			print_cells(f, cols, cnt_ids, ncnt, &groups[j]);
+			fputc('\n', f);
+		}
+	}
+	fprintf(f, "\nops/s and ns/op: medians over ok repetitions; "
+		   "fairness: Jain's index, 1 = equal shares\n");
+	if (nev)
+		fprintf(f, "n/s: not supported on this machine\n");
+out:
+	free(groups);
+	free(scratch);
+}

@@ -1,0 +1,295 @@
+/*
+ * The runner end to end on real threads: figures add up, the window is
+ * timed, placement is recorded, a broken lock fails its invariant, a
+ * deadlocked primitive is reported stuck (not hung), an interrupt is
+ * honoured, and unsupported counters read as NAN.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "counters/counters.h"
+#include "pinning/pin.h"
+#include "primitives/futex.h"
+#include "primitives/prim.h"
+#include "util/clock.h"
+#include "workloads/workload.h"
+
+static struct sl_topo *topo;
+static struct sl_calib calib;
+static struct sl_pin_spec pin_compact, pin_none;
+
+static int setup(void **state)
+{
+	struct sl_err err;
+
+	(void)state;
+	if (sl_topo_load(&topo, NULL, NULL, &err) < 0 ||
+	    sl_calibrate(&calib, &err) < 0 ||
+	    sl_pin_parse("compact", &pin_compact, &err) < 0 ||
+	    sl_pin_parse("none", &pin_none, &err) < 0) {
+		fprintf(stderr, "setup: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	sl_topo_free(topo);
+	return 0;
+}
+
+static struct sl_point point(const char *prim, unsigned threads)
+{
+	struct sl_point pt = {
+		.prim = sl_prim_find(prim),
+		.threads = threads,
+		.rep = 1,
+		.duration_ns = 100 * SL_NS_PER_MS,
+		.warmup_ns = 10 * SL_NS_PER_MS,
+		.stall_timeout_ns = 3 * SL_NS_PER_SEC,
+		.locks = 1,
+		.topo = topo,
+		.pin = &pin_compact,
+		.calib = &calib,
+	};
+
+	assert_non_null(pt.prim);
+	return pt;
+}
+
+static void test_figures_add_up(void **state)
+{
+	struct sl_point pt = point("mutex", 3);
+	struct sl_result res;
+	struct sl_err err;
+	uint64_t sum = 0, lo = UINT64_MAX, hi = 0;
+
+	(void)state;
+	pt.cs_lines = 2;
+	pt.cs_ns = 50;
+	assert_int_equal(sl_run_point(&pt, &res, &err), 0);
+	assert_int_equal(res.status, SL_STATUS_OK);
+	assert_int_equal(res.threads, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		sum += res.thread[i].ops;
+		lo = res.thread[i].ops < lo ? res.thread[i].ops : lo;
+		hi = res.thread[i].ops > hi ? res.thread[i].ops : hi;
+		assert_true(res.thread[i].total_ops >= res.thread[i].ops);
+		assert_true(res.thread[i].pu_bound >= 0);
+	}
+	assert_int_equal(sum, res.ops);
+	assert_int_equal(lo, res.min_thread_ops);
+	assert_int_equal(hi, res.max_thread_ops);
+	assert_true(res.ops > 0);
+	/* The window is timed by the main thread: at least the duration, and
+	 * not wildly more even on a loaded machine. */
+	assert_true(res.window_ns >= pt.duration_ns);
+	assert_true(res.window_ns < pt.duration_ns + 500 * SL_NS_PER_MS);
+	assert_true(fabs(res.ops_per_sec - (double)res.ops * 1e9 / (double)res.window_ns) < 1e-6 * res.ops_per_sec);
+	assert_true(res.fairness > 1.0 / 3 - 1e-9 && res.fairness <= 1.0 + 1e-9);
+	sl_result_release(&res);
+}
+
+static void test_many_locks_and_null(void **state)
+{
+	const char *names[] = { "mutex", "spin", "pthread-mutex", "null", "rmw" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct sl_point pt = point(names[i], 4);
+		struct sl_result res;
+		struct sl_err err;
+
+		pt.locks = 8;
+		pt.cs_lines = 1;
+		pt.duration_ns = 50 * SL_NS_PER_MS;
+		assert_int_equal(sl_run_point(&pt, &res, &err), 0);
+		if (res.status != SL_STATUS_OK)
+			fail_msg("%s: %s", names[i], res.message);
+		assert_true(res.ops > 0);
+		sl_result_release(&res);
+	}
+}
+
+static void test_broken_lock_fails(void **state)
+{
+	struct sl_point pt = point("broken-lock", 2);
+	struct sl_result res;
+	struct sl_err err;
+	int tries;
+
+	(void)state;
+	pt.duration_ns = 300 * SL_NS_PER_MS;
+	pt.cs_ns = 100; /* both owners inside long enough to see each other */
+	pt.pin = &pin_none;
+	/* The race is probabilistic on a loaded 2-CPU machine: a few windows
+	 * must catch it; a correct lock never fails in any. */
+	for (tries = 0; tries < 10; tries++) {
+		assert_int_equal(sl_run_point(&pt, &res, &err), 0);
+		if (res.status != SL_STATUS_OK)
+			break;
+		sl_result_release(&res);
+	}
+	assert_true(tries < 10);
+	assert_int_equal(res.status, SL_STATUS_CHECK_FAILED);
+	assert_non_null(strstr(res.message, "mutual exclusion violated"));
+	sl_result_release(&res);
+}
+
+/* A lock that is never released: the second acquirer sleeps forever. */
+static _Atomic uint32_t never_changes;
+static void deadlock_lock(void *obj, void *tctx)
+{
+	_Atomic uint32_t *taken = obj;
+
+	(void)tctx;
+	if (atomic_exchange_explicit(taken, 1, memory_order_acquire) == 0)
+		return;
+	for (;;)
+		sl_futex_wait(&never_changes, 0);
+}
+static void deadlock_unlock(void *obj, void *tctx)
+{
+	(void)obj;
+	(void)tctx;
+}
+static const struct sl_prim deadlock_prim = {
+	.name = "test-deadlock", .family = "test", .kind = SL_KIND_LOCK,
+	.summary = "never releases", .obj_size = sizeof(uint32_t),
+	.lock = { .lock = deadlock_lock, .unlock = deadlock_unlock },
+};
+
+static void test_deadlock_is_reported_not_hung(void **state)
+{
+	struct sl_point pt = point("mutex", 3);
+	struct sl_result res;
+	struct sl_err err;
+	uint64_t t0 = sl_now_ns();
+
+	(void)state;
+	pt.prim = &deadlock_prim;
+	pt.stall_timeout_ns = 200 * SL_NS_PER_MS;
+	assert_int_equal(sl_run_point(&pt, &res, &err), 0);
+	assert_int_equal(res.status, SL_STATUS_STUCK);
+	assert_non_null(strstr(res.message, "made no progress"));
+	assert_non_null(strstr(res.message, "test-deadlock"));
+	assert_true(sl_now_ns() - t0 < 3 * SL_NS_PER_SEC);
+	/* The stuck threads keep the run's memory; the result is ours. */
+	sl_result_release(&res);
+}
+
+static void test_interrupt(void **state)
+{
+	struct sl_point pt = point("mutex", 2);
+	struct sl_result res;
+	struct sl_err err;
+	atomic_int flag = 1;
+	uint64_t t0 = sl_now_ns();
+
+	(void)state;
+	pt.duration_ns = 5 * SL_NS_PER_SEC;
+	pt.interrupt = &flag;
+	assert_int_equal(sl_run_point(&pt, &res, &err), 0);
+	if (res.status != SL_STATUS_INTERRUPTED)
+		fail_msg("status %s: %s", sl_status_name(res.status), res.message);
+	assert_true(sl_now_ns() - t0 < 2 * SL_NS_PER_SEC);
+	sl_result_release(&res);
+}
+
+static void test_oversubscribed_on_one_pu(void **state)
+{
+	struct sl_topo *one;
+	struct sl_point pt = point("mutex", 3);
+	struct sl_result res;
+	struct sl_err err;
+
+	(void)state;
+	assert_int_equal(sl_topo_load(&one, NULL, "0", &err), 0);
+	pt.topo = one;
+	assert_int_equal(sl_run_point(&pt, &res, &err), 0);
+	assert_int_equal(res.status, SL_STATUS_OK);
+	assert_true(res.oversubscribed);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(res.thread[i].pu_bound, 0);
+		assert_int_equal(res.thread[i].pu_seen, 0);
+	}
+	sl_result_release(&res);
+	sl_topo_free(one);
+}
+
+static void test_counters_window(void **state)
+{
+	struct sl_counter_set cs;
+	struct sl_point pt = point("mutex", 4);
+	struct sl_result res;
+	struct sl_err err;
+	int cyc, ctx;
+
+	(void)state;
+	assert_int_equal(sl_counters_resolve("default", &cs, &err), 0);
+	cyc = sl_counters_find(&cs, "cycles");
+	ctx = sl_counters_find(&cs, "context-switches");
+	assert_true(cyc >= 0 && ctx >= 0);
+	pt.counters = &cs;
+	pt.pin = &pin_none;
+	assert_int_equal(sl_run_point(&pt, &res, &err), 0);
+	assert_int_equal(res.status, SL_STATUS_OK);
+	if (!cs.ev[cyc].supported)
+		assert_true(isnan(res.counter[cyc]));
+	else
+		assert_true(res.counter[cyc] > 0);
+	if (cs.ev[ctx].supported)
+		assert_false(isnan(res.counter[ctx]));
+	else
+		assert_true(isnan(res.counter[ctx]));
+	sl_result_release(&res);
+}
+
+static bool never_supported(char *why, size_t n)
+{
+	snprintf(why, n, "needs a feature this test pretends is missing");
+	return false;
+}
+
+static void test_unsupported(void **state)
+{
+	struct sl_prim p = *sl_prim_find("mutex");
+	struct sl_point pt = point("mutex", 2);
+	struct sl_result res;
+	struct sl_err err;
+
+	(void)state;
+	p.supported = never_supported;
+	pt.prim = &p;
+	assert_int_equal(sl_run_point(&pt, &res, &err), 0);
+	assert_int_equal(res.status, SL_STATUS_UNSUPPORTED);
+	assert_non_null(strstr(res.message, "pretends"));
+	sl_result_release(&res);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_figures_add_up),
+		cmocka_unit_test(test_many_locks_and_null),
+		cmocka_unit_test(test_broken_lock_fails),
+		cmocka_unit_test(test_interrupt),
+		cmocka_unit_test(test_oversubscribed_on_one_pu),
+		cmocka_unit_test(test_counters_window),
+		cmocka_unit_test(test_unsupported),
+		/* Last: it leaves threads asleep forever. */
+		cmocka_unit_test(test_deadlock_is_reported_not_hung),
+	};
+
+	return cmocka_run_group_tests_name("runner", tests, setup, teardown);
+}

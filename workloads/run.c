@@ -1,0 +1,517 @@
+/*
+ * The runner: the only code that creates threads.  For one point it places
+ * and binds the threads, lets each register with the primitive, releases them
+ * together, times a warm-up and then the measured window from the main thread
+ * on CLOCK_MONOTONIC, enables the counters only inside the window, raises the
+ * stop flag and, once every thread has returned, verifies the invariant.
+ *
+ * Op counts live in each worker's own padded slot; the main thread reads them
+ * at the window's two edges, so the figures cover exactly the window however
+ * late a descheduled worker notices the phase change.  A thread that does not
+ * return within the stall timeout after the stop flag is reported stuck and
+ * the run's memory is left alone (the thread may still be inside the
+ * primitive); the process is expected to exit soon after.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "primitives/futex.h"
+#include "reports/report.h"
+#include "util/clock.h"
+#include "util/opt.h"
+#include "workloads/workload.h"
+
+extern const struct sl_shape sl_shape_lock;
+
+/* One line per workload shape. */
+static const struct sl_shape *const shapes[] = {
+	&sl_shape_lock,
+};
+
+const struct sl_shape *sl_shape_for(enum sl_prim_kind kind)
+{
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+		if (shapes[i]->kind == kind)
+			return shapes[i];
+	return NULL;
+}
+
+const char *sl_status_name(enum sl_status s)
+{
+	switch (s) {
+	case SL_STATUS_OK: return "ok";
+	case SL_STATUS_CHECK_FAILED: return "check-failed";
+	case SL_STATUS_STUCK: return "stuck";
+	case SL_STATUS_UNSUPPORTED: return "unsupported";
+	case SL_STATUS_INTERRUPTED: return "interrupted";
+	case SL_STATUS_ERROR: return "error";
+	}
+	return "?";
+}
+
+/* Runner-private per-thread state; the worker comes first for alignment. */
+struct thread_state {
+	struct sl_worker w;
+	pthread_t thread;
+	bool started;
+	pid_t tid;      /* written before ready is released */
+	int pu;         /* where it is bound; -1 unbound */
+	int pu_seen;    /* sched_getcpu() when it stopped */
+	bool bind_failed;
+	alignas(SL_CACHELINE) _Atomic uint32_t done;
+};
+
+bool sl_worker_phase_change(struct sl_worker *w, unsigned phase)
+{
+	/* Index 0 samples the window's start, 1 its end.  A worker that
+	 * sleeps through the whole window keeps its warm-up sample as start. */
+	if (phase == SL_PHASE_WARMUP || phase == SL_PHASE_MEASURE)
+		sl_rusage_self(&w->vol_cs[0], &w->invol_cs[0]);
+	else
+		sl_rusage_self(&w->vol_cs[1], &w->invol_cs[1]);
+	w->seen_phase = phase;
+	return phase < SL_PHASE_STOP;
+}
+
+void sl_worker_fail(struct sl_worker *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w->failure, sizeof(w->failure), fmt, ap);
+	va_end(ap);
+	/* Relaxed: the main thread reads failure only after joining. */
+	atomic_store_explicit(&w->run->phase, SL_PHASE_ABORT,
+			      memory_order_relaxed);
+}
+
+static void *worker_main(void *arg)
+{
+	struct thread_state *ts = arg;
+	struct sl_worker *w = &ts->w;
+	struct sl_run *run = w->run;
+	struct sl_err err;
+
+	ts->tid = gettid();
+	if (ts->pu >= 0 && sl_pin_bind_self(run->pt->topo, ts->pu, &err) < 0) {
+		snprintf(w->failure, sizeof(w->failure), "thread %u: %.140s",
+			 w->id, err.msg);
+		ts->bind_failed = true;
+	}
+	if (run->prim->thread_init)
+		for (unsigned i = 0; i < run->instances; i++)
+			run->prim->thread_init(sl_run_obj(run, i), w->tctx[i]);
+
+	/* release: publishes tid and the set-up; pairs with the acquire load
+	 * of ready in wait_ready */
+	atomic_fetch_add_explicit(&run->ready, 1, memory_order_release);
+	while (sl_phase(run) == SL_PHASE_INIT)
+		sl_futex_wait(&run->phase, SL_PHASE_INIT);
+
+	if (!ts->bind_failed)
+		run->shape->body(w);
+	if (w->seen_phase < SL_PHASE_STOP)
+		sl_worker_phase_change(w, SL_PHASE_STOP);
+
+	ts->pu_seen = sched_getcpu();
+	if (run->prim->thread_fini)
+		for (unsigned i = 0; i < run->instances; i++)
+			run->prim->thread_fini(sl_run_obj(run, i), w->tctx[i]);
+	/* release: the main thread may read this worker's results once it
+	 * sees done (before it joins, when some other thread is stuck) */
+	atomic_store_explicit(&ts->done, 1, memory_order_release);
+	return NULL;
+}
+
+/* Move the phase from `from` to `to` unless a worker already aborted. */
+static bool advance_phase(struct sl_run *run, unsigned from, unsigned to)
+{
+	return atomic_compare_exchange_strong_explicit(
+		&run->phase, &from, to, memory_order_relaxed,
+		memory_order_relaxed);
+}
+
+/* Sleep for ns unless the user interrupts or a worker aborts. */
+static void wait_window(const struct sl_run *run, uint64_t ns)
+{
+	uint64_t start = sl_now_ns(), now = start;
+
+	while (now - start < ns) {
+		uint64_t left = ns - (now - start);
+		uint64_t slice = left < 5 * SL_NS_PER_MS ? left : 5 * SL_NS_PER_MS;
+		struct timespec ts = { 0, (long)slice };
+
+		if (sl_phase(run) == SL_PHASE_ABORT)
+			return;
+		if (run->pt->interrupt &&
+		    atomic_load_explicit(run->pt->interrupt, memory_order_relaxed))
+			return;
+		nanosleep(&ts, NULL);
+		now = sl_now_ns();
+	}
+}
+
+static bool interrupted(const struct sl_point *pt)
+{
+	return pt->interrupt &&
+	       atomic_load_explicit(pt->interrupt, memory_order_relaxed);
+}
+
+/* Wait up to timeout_ns for every started thread's done flag.  Returns the
+ * number still running. */
+static unsigned wait_done(struct thread_state *ts, unsigned n,
+			  uint64_t timeout_ns)
+{
+	uint64_t start = sl_now_ns();
+
+	for (;;) {
+		unsigned running = 0;
+
+		for (unsigned i = 0; i < n; i++)
+			if (ts[i].started &&
+			    !atomic_load_explicit(&ts[i].done, memory_order_acquire))
+				running++;
+		if (running == 0 || sl_now_ns() - start >= timeout_ns)
+			return running;
+		sl_sleep_ns(SL_NS_PER_MS, NULL);
+	}
+}
+
+static void describe_stuck(struct sl_result *res, struct thread_state *ts,
+			   unsigned n, unsigned stuck, const struct sl_point *pt)
+{
+	char list[256] = "";
+	size_t used = 0;
+	char limit[32];
+
+	for (unsigned i = 0; i < n && used + 16 < sizeof(list); i++)
+		if (ts[i].started &&
+		    !atomic_load_explicit(&ts[i].done, memory_order_acquire))
+			used += (size_t)snprintf(list + used, sizeof(list) - used,
+						 "%s%u", used ? "," : "", i);
+	sl_format_duration(pt->stall_timeout_ns, limit, sizeof(limit));
+	snprintf(res->message, sizeof(res->message),
+		 "'%s' made no progress: %u of %u threads (%s) still inside an operation %s after the stop signal (deadlock or livelock)",
+		 pt->prim->name, stuck, n, list, limit);
+}
+
+void sl_result_release(struct sl_result *res)
+{
+	free(res->thread);
+	res->thread = NULL;
+}
+
+static void *zalloc_aligned(size_t n)
+{
+	void *p;
+
+	n = SL_ROUND_UP(n ? n : 1, SL_SLOT_ALIGN);
+	p = aligned_alloc(SL_SLOT_ALIGN, n);
+	if (p)
+		memset(p, 0, n);
+	return p;
+}
+
+static void fill_figures(struct sl_result *res, const struct thread_state *ts,
+			 const uint64_t *ops0, const uint64_t *ops1,
+			 uint64_t window_ns)
+{
+	unsigned n = res->threads;
+	uint64_t *per = malloc(n * sizeof(*per));
+
+	res->window_ns = window_ns;
+	res->ops = 0;
+	res->min_thread_ops = UINT64_MAX;
+	res->max_thread_ops = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct sl_thread_result *t = &res->thread[i];
+		const struct sl_worker *w = &ts[i].w;
+
+		t->ops = ops1[i] - ops0[i];
+		t->total_ops = atomic_load_explicit(&w->ops, memory_order_relaxed);
+		t->pu_bound = ts[i].pu;
+		t->pu_seen = ts[i].pu_seen;
+		t->vol_cs = w->vol_cs[1] - w->vol_cs[0];
+		t->invol_cs = w->invol_cs[1] - w->invol_cs[0];
+		res->ops += t->ops;
+		res->vol_cs += t->vol_cs;
+		res->invol_cs += t->invol_cs;
+		if (t->ops < res->min_thread_ops)
+			res->min_thread_ops = t->ops;
+		if (t->ops > res->max_thread_ops)
+			res->max_thread_ops = t->ops;
+		if (per)
+			per[i] = t->ops;
+	}
+	res->ops_per_sec = window_ns ? (double)res->ops * 1e9 / (double)window_ns : NAN;
+	res->ns_per_op = res->ops ? (double)window_ns * n / (double)res->ops : NAN;
+	res->fairness = per ? sl_stat_jain(per, n) : NAN;
+	free(per);
+}
+
+int sl_run_point(const struct sl_point *pt, struct sl_result *res,
+		 struct sl_err *err)
+{
+	const struct sl_prim *prim = pt->prim;
+	const struct sl_shape *shape = sl_shape_for(prim->kind);
+	unsigned n = pt->threads;
+	struct sl_run *run = NULL;
+	struct thread_state *ts = NULL;
+	unsigned char *tctx_mem = NULL;
+	struct sl_thread_counters *tc = NULL;
+	uint64_t *ops0 = NULL, *ops1 = NULL;
+	int *pus = NULL;
+	unsigned instances, inited = 0;
+	size_t tstride;
+	bool setup_done = false, leak = false, counters_open = false;
+	char why[192];
+	int rc = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->threads = n;
+	for (unsigned i = 0; i < SL_MAX_EVENTS; i++)
+		res->counter[i] = NAN;
+	if (n == 0)
+		return sl_err_set(err, -EINVAL, "a point needs at least one thread");
+	if (!shape) {
+		res->status = SL_STATUS_UNSUPPORTED;
+		snprintf(res->message, sizeof(res->message),
+			 "no workload shape drives %s primitives yet",
+			 sl_prim_kind_name(prim->kind));
+		return 0;
+	}
+	if (prim->supported && !prim->supported(why, sizeof(why))) {
+		res->status = SL_STATUS_UNSUPPORTED;
+		snprintf(res->message, sizeof(res->message), "%s", why);
+		return 0;
+	}
+
+	res->thread = calloc(n, sizeof(*res->thread));
+	pus = calloc(n, sizeof(*pus));
+	ops0 = calloc(n, sizeof(*ops0));
+	ops1 = calloc(n, sizeof(*ops1));
+	tc = calloc(n, sizeof(*tc));
+	if (!res->thread || !pus || !ops0 || !ops1 || !tc) {
+		rc = sl_err_set(err, -ENOMEM, "out of memory for %u threads", n);
+		goto out;
+	}
+	rc = sl_pin_place(pt->topo, pt->pin, n, pus, &res->oversubscribed, err);
+	if (rc < 0)
+		goto out;
+
+	instances = prim->kind == SL_KIND_LOCK && pt->locks ? pt->locks : 1;
+	run = zalloc_aligned(sizeof(*run));
+	ts = zalloc_aligned((size_t)n * sizeof(*ts));
+	tstride = sl_prim_tctx_stride(prim);
+	tctx_mem = zalloc_aligned((size_t)n * instances * tstride);
+	if (run)
+		run->objs = zalloc_aligned(instances * sl_prim_obj_stride(prim));
+	if (!run || !ts || !tctx_mem || !run->objs) {
+		rc = sl_err_set(err, -ENOMEM, "out of memory for %u threads", n);
+		goto out;
+	}
+	run->pt = pt;
+	run->prim = prim;
+	run->shape = shape;
+	run->instances = instances;
+	run->obj_stride = sl_prim_obj_stride(prim);
+	run->cs_iters = sl_work_iters(pt->calib, pt->cs_ns);
+	run->think_iters = sl_work_iters(pt->calib, pt->think_ns);
+	atomic_init(&run->phase, SL_PHASE_INIT);
+	atomic_init(&run->ready, 0);
+
+	for (; inited < instances; inited++) {
+		struct sl_prim_conf conf = { .nthreads = n };
+
+		if (prim->init &&
+		    (rc = prim->init(sl_run_obj(run, inited), &conf, err)) < 0) {
+			sl_err_wrap(err, rc, "%s", prim->name);
+			goto out;
+		}
+	}
+	rc = shape->setup ? shape->setup(run, err) : 0;
+	if (rc < 0)
+		goto out;
+	setup_done = true;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct sl_worker *w = &ts[i].w;
+
+		w->id = i;
+		w->nthreads = n;
+		w->run = run;
+		/* Distinct non-zero seeds; xorshift must never start at 0. */
+		w->rng = 0x9e3779b97f4a7c15ull * (i + 1) ^ (uint64_t)pt->rep << 32;
+		w->tctx = calloc(instances, sizeof(void *));
+		if (!w->tctx) {
+			rc = sl_err_set(err, -ENOMEM, "out of memory");
+			goto stop_threads;
+		}
+		for (unsigned k = 0; k < instances; k++)
+			w->tctx[k] = tctx_mem + ((size_t)i * instances + k) * tstride;
+		ts[i].pu = pus[i];
+		ts[i].pu_seen = -1;
+		atomic_init(&ts[i].done, 0);
+		for (unsigned c = 0; c < SL_MAX_EVENTS; c++)
+			tc[i].fd[c] = -1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		int e = pthread_create(&ts[i].thread, NULL, worker_main, &ts[i]);
+
+		if (e) {
+			rc = sl_err_set(err, -e, "cannot create thread %u of %u: %s",
+					i + 1, n, strerror(e));
+			goto stop_threads;
+		}
+		ts[i].started = true;
+	}
+
+	/* Every thread bound and registered, bounded by the stall timeout. */
+	{
+		uint64_t t0 = sl_now_ns();
+
+		while (atomic_load_explicit(&run->ready, memory_order_acquire) < n) {
+			if (sl_now_ns() - t0 > pt->stall_timeout_ns) {
+				res->status = SL_STATUS_STUCK;
+				snprintf(res->message, sizeof(res->message),
+					 "threads did not finish their set-up (thread_init of '%s')",
+					 prim->name);
+				leak = true;
+				goto out;
+			}
+			sl_sleep_ns(100 * SL_NS_PER_US, NULL);
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (ts[i].bind_failed) {
+			rc = sl_err_set(err, -EINVAL, "%s", ts[i].w.failure);
+			goto stop_threads;
+		}
+	}
+	if (pt->counters) {
+		for (unsigned i = 0; i < n; i++)
+			sl_counters_open(pt->counters, ts[i].tid, &tc[i]);
+		counters_open = true;
+	}
+
+	/* Release everyone at once. */
+	advance_phase(run, SL_PHASE_INIT, SL_PHASE_WARMUP);
+	sl_futex_wake(&run->phase, INT_MAX);
+	wait_window(run, pt->warmup_ns);
+
+	if (pt->counters)
+		sl_counters_enable(pt->counters, tc, n);
+	{
+		uint64_t t0, t1;
+
+		advance_phase(run, SL_PHASE_WARMUP, SL_PHASE_MEASURE);
+		t0 = sl_now_ns();
+		for (unsigned i = 0; i < n; i++)
+			ops0[i] = atomic_load_explicit(&ts[i].w.ops, memory_order_relaxed);
+		wait_window(run, pt->duration_ns);
+		t1 = sl_now_ns();
+		for (unsigned i = 0; i < n; i++)
+			ops1[i] = atomic_load_explicit(&ts[i].w.ops, memory_order_relaxed);
+		if (pt->counters)
+			sl_counters_disable(pt->counters, tc, n);
+		advance_phase(run, SL_PHASE_MEASURE, SL_PHASE_STOP);
+		res->window_ns = t1 - t0;
+	}
+
+stop_threads:
+	if (sl_phase(run) == SL_PHASE_INIT || sl_phase(run) == SL_PHASE_WARMUP) {
+		advance_phase(run, SL_PHASE_INIT, SL_PHASE_STOP);
+		advance_phase(run, SL_PHASE_WARMUP, SL_PHASE_STOP);
+		sl_futex_wake(&run->phase, INT_MAX);
+	}
+	{
+		unsigned stuck = wait_done(ts, n, pt->stall_timeout_ns);
+
+		if (stuck) {
+			res->status = SL_STATUS_STUCK;
+			describe_stuck(res, ts, n, stuck, pt);
+			leak = true;
+			goto out;
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (ts[i].started)
+			pthread_join(ts[i].thread, NULL);
+	if (rc < 0)
+		goto out;
+
+	if (counters_open) {
+		sl_counters_read(pt->counters, tc, n, res->counter);
+		sl_counters_close(pt->counters, tc, n);
+		counters_open = false;
+	}
+	fill_figures(res, ts, ops0, ops1, res->window_ns);
+
+	if (interrupted(pt)) {
+		res->status = SL_STATUS_INTERRUPTED;
+		snprintf(res->message, sizeof(res->message), "interrupted by the user");
+		goto out;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (ts[i].w.failure[0]) {
+			res->status = SL_STATUS_CHECK_FAILED;
+			snprintf(res->message, sizeof(res->message), "%s",
+				 ts[i].w.failure);
+			goto out;
+		}
+	}
+	{
+		struct sl_worker **ws = malloc(n * sizeof(*ws));
+		struct sl_err cerr = { "" };
+		int crc;
+
+		if (!ws) {
+			rc = sl_err_set(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		for (unsigned i = 0; i < n; i++)
+			ws[i] = &ts[i].w;
+		crc = shape->verify ? shape->verify(run, ws, &cerr) : 0;
+		free(ws);
+		for (unsigned k = 0; crc == 0 && prim->check && k < instances; k++)
+			crc = prim->check(sl_run_obj(run, k), &cerr);
+		if (crc < 0) {
+			res->status = SL_STATUS_CHECK_FAILED;
+			snprintf(res->message, sizeof(res->message), "%s", cerr.msg);
+		}
+	}
+
+out:
+	if (leak)
+		return rc; /* stuck threads may still touch run, ts and objects */
+	if (counters_open)
+		sl_counters_close(pt->counters, tc, n);
+	if (setup_done && shape->teardown)
+		shape->teardown(run);
+	if (run && prim->destroy)
+		for (unsigned k = 0; k < inited; k++)
+			prim->destroy(sl_run_obj(run, k));
+	if (ts)
+		for (unsigned i = 0; i < n; i++)
+			free(ts[i].w.tctx);
+	if (run)
+		free(run->objs);
+	free(run);
+	free(ts);
+	free(tctx_mem);
+	free(tc);
+	free(ops0);
+	free(ops1);
+	free(pus);
+	if (rc < 0)
+		sl_result_release(res);
+	return rc;
+}

@@ -1,0 +1,213 @@
+/*
+ * One measured point and its result, and the contract between the runner
+ * (workloads/run.c) and the workload shapes.
+ *
+ * The runner alone creates threads, binds them, releases them together,
+ * times the warm-up and the measured window on CLOCK_MONOTONIC from the main
+ * thread, enables counters only inside the window, raises the stop flag and
+ * gathers per-thread results.  A shape owns the thread body for one kind of
+ * primitive (lock, rw, rcu, queue, barrier) and the invariant that kind must
+ * keep; it never creates a thread or reads a clock for the window.
+ */
+#ifndef SL_WORKLOADS_WORKLOAD_H
+#define SL_WORKLOADS_WORKLOAD_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "counters/counters.h"
+#include "pinning/pin.h"
+#include "primitives/prim.h"
+#include "util/atomics.h"
+#include "util/err.h"
+
+/* Busy-work calibration: how many iterations of sl_work_loop() take 1 us on
+ * this machine, measured at the start of every invocation. */
+struct sl_calib {
+	double loops_per_us;
+	uint64_t measured_ns; /* time the calibration itself took */
+};
+
+/* Run iters iterations of a loop the compiler cannot remove or merge. */
+void sl_work_loop(uint64_t iters);
+static inline uint64_t sl_work_iters(const struct sl_calib *c, uint64_t ns)
+{
+	return ns ? (uint64_t)(c->loops_per_us * (double)ns / 1000.0 + 0.5) : 0;
+}
+int sl_calibrate(struct sl_calib *c, struct sl_err *err);
+
+/* Everything one measured point depends on.  Plain values, no globals. */
+struct sl_point {
+	const struct sl_prim *prim;
+	unsigned threads;
+	unsigned rep;              /* 1-based repetition number */
+	uint64_t duration_ns;      /* measured window */
+	uint64_t warmup_ns;        /* excluded from every figure */
+	uint64_t stall_timeout_ns; /* threads still in an op this long after
+				    * the stop flag are reported stuck */
+	uint64_t cs_ns;            /* busy work inside the critical section */
+	uint64_t think_ns;         /* busy work outside it */
+	unsigned cs_lines;         /* shared cache lines written inside it */
+	unsigned locks;            /* instances; each op picks one at random */
+
+	const struct sl_topo *topo;
+	const struct sl_pin_spec *pin;
+	const struct sl_counter_set *counters;
+	const struct sl_calib *calib;
+	const atomic_int *interrupt; /* non-zero: abandon this point */
+};
+
+enum sl_status {
+	SL_STATUS_OK,
+	SL_STATUS_CHECK_FAILED, /* the primitive broke its invariant */
+	SL_STATUS_STUCK,        /* threads made no progress: deadlock/livelock */
+	SL_STATUS_UNSUPPORTED,  /* this machine cannot run it */
+	SL_STATUS_INTERRUPTED,  /* the user stopped the run */
+	SL_STATUS_ERROR,        /* the harness failed (a thread, memory, ...) */
+};
+
+const char *sl_status_name(enum sl_status s);
+
+struct sl_thread_result {
+	uint64_t ops;       /* completed in the measured window */
+	uint64_t total_ops; /* including warm-up and the drain after stop */
+	int pu_bound;       /* OS index of the PU it was bound to; -1: unbound */
+	int pu_seen;        /* sched_getcpu() when it stopped */
+	long vol_cs;        /* getrusage(RUSAGE_THREAD) over the window */
+	long invol_cs;
+};
+
+struct sl_result {
+	enum sl_status status;
+	char message[SL_ERR_MAX]; /* why, when status is not OK */
+
+	unsigned threads;
+	bool oversubscribed;      /* more threads than PUs they may run on */
+	uint64_t window_ns;       /* measured window as timed */
+	uint64_t ops;             /* sum of thread[].ops */
+	double ops_per_sec;
+	double ns_per_op;         /* window_ns * threads / ops: the time one
+				   * op costs the thread doing it, waiting
+				   * included (1 thread: the op's latency) */
+	double fairness;          /* Jain's index over thread[].ops, 1/n..1 */
+	uint64_t min_thread_ops, max_thread_ops;
+
+	/* Counter sums over threads, in set order; NAN: not supported. */
+	double counter[SL_MAX_EVENTS];
+	long vol_cs, invol_cs;    /* sums of the thread values */
+
+	struct sl_thread_result *thread; /* [threads], owned; sl_result_release */
+};
+
+/* Measure one point.  Returns 0 when a result was produced (whatever its
+ * status: a check failure is a result); a negative code with err only when
+ * the point could not be attempted at all. */
+int sl_run_point(const struct sl_point *pt, struct sl_result *res,
+		 struct sl_err *err);
+void sl_result_release(struct sl_result *res);
+
+/* --- the shape side ---------------------------------------------------- */
+
+/* Per-worker state the runner hands to a shape's body.  The ops slot is
+ * written by the worker (relaxed stores to its own line) and read by the
+ * main thread at the window's edges. */
+struct sl_worker {
+	alignas(SL_SLOT_ALIGN) _Atomic uint64_t ops;
+	unsigned id;
+	unsigned nthreads;
+	uint64_t rng;              /* xorshift state, seeded per thread */
+	struct sl_run *run;        /* shared run state */
+	void **tctx;               /* [instances] contexts of this thread */
+	/* The failure a worker hit (an invariant seen broken mid-run). */
+	char failure[160];
+	/* Runner-owned: the phase this worker last saw, and its context
+	 * switches when it saw the window open and close. */
+	unsigned seen_phase;
+	long vol_cs[2], invol_cs[2];
+};
+
+/* Shared state of one run: read-mostly after the start. */
+struct sl_run {
+	const struct sl_point *pt;
+	const struct sl_prim *prim;
+	unsigned instances;
+	unsigned char *objs;       /* instances * obj stride */
+	size_t obj_stride;
+	const struct sl_shape *shape;
+	void *shape_data;          /* what the shape set up */
+	uint64_t cs_iters, think_iters;
+	/* SL_PHASE_*: the only flag workers poll. */
+	alignas(SL_SLOT_ALIGN) _Atomic unsigned phase;
+	/* Runner-owned: workers that finished their set-up. */
+	alignas(SL_SLOT_ALIGN) _Atomic unsigned ready;
+};
+
+enum sl_phase {
+	SL_PHASE_INIT,     /* threads being created and bound */
+	SL_PHASE_WARMUP,   /* released; excluded from results */
+	SL_PHASE_MEASURE,  /* the window */
+	SL_PHASE_STOP,     /* finish the current op and return */
+	SL_PHASE_ABORT,    /* a worker failed: everyone return now */
+};
+
+static inline void *sl_run_obj(const struct sl_run *r, unsigned i)
+{
+	return r->objs + (size_t)i * r->obj_stride;
+}
+
+static inline uint64_t sl_rng_next(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+/* A workload shape: one per primitive kind. */
+struct sl_shape {
+	const char *name;
+	enum sl_prim_kind kind;
+	/* Allocate shape_data for the run (protected data, queues of items). */
+	int (*setup)(struct sl_run *run, struct sl_err *err);
+	/* The thread body: loop over ops until the phase is STOP or ABORT,
+	 * storing the running op count into w->ops after every op. */
+	void (*body)(struct sl_worker *w);
+	/* After every worker returned: verify the invariant.  0, or -EPROTO
+	 * with err naming the violation. */
+	int (*verify)(struct sl_run *run, struct sl_worker *const *workers,
+		      struct sl_err *err);
+	void (*teardown)(struct sl_run *run);
+};
+
+/* The shape that drives primitives of kind; NULL when none exists yet. */
+const struct sl_shape *sl_shape_for(enum sl_prim_kind kind);
+
+/* Observe the phase without ordering anything else: the stop flag orders
+ * nothing (the main thread joins workers before it reads their results). */
+static inline unsigned sl_phase(const struct sl_run *r)
+{
+	return atomic_load_explicit(&r->phase, memory_order_relaxed);
+}
+
+/* Out of line: a phase change seen by a worker (samples its context
+ * switches at the window's edges).  Returns false once it must stop. */
+bool sl_worker_phase_change(struct sl_worker *w, unsigned phase);
+
+/* The loop condition of every shape body: one relaxed load per op. */
+static inline bool sl_worker_running(struct sl_worker *w)
+{
+	unsigned ph = sl_phase(w->run);
+
+	if (__builtin_expect(ph != w->seen_phase, 0))
+		return sl_worker_phase_change(w, ph);
+	return true;
+}
+
+/* Record a worker's failure and stop every worker. */
+void sl_worker_fail(struct sl_worker *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif
