@@ -55,6 +55,15 @@ static int print_node(const struct sl_topo_node *nd, void *arg)
 	return 0;
 }
 
+/* A logical index, or "-" where the level does not exist. */
+static const char *idx(int v, char *buf)
+{
+	if (v < 0)
+		return "-";
+	snprintf(buf, 16, "%d", v);
+	return buf;
+}
+
 int cmd_topo(int argc, char **argv)
 {
 	const char *synthetic = NULL, *allowed = NULL, *pin_text = "compact";
@@ -127,6 +136,7 @@ int cmd_topo(int argc, char **argv)
 		       "PACKAGE", "NUMA", "L3", "CORE", "SMT");
 		for (unsigned k = 0; k < n; k++) {
 			struct sl_pu_info pi;
+			char b[5][16];
 
 			if (pus[k] < 0) {
 				printf("  %-7u %-5s (unbound: the scheduler decides)\n", k, "-");
@@ -136,8 +146,9 @@ int cmd_topo(int argc, char **argv)
 				printf("  %-7u %-5d ?\n", k, pus[k]);
 				continue;
 			}
-			printf("  %-7u %-5d %-8d %-5d %-4d %-5d %d\n", k, pus[k],
-			       pi.package, pi.numa, pi.l3, pi.core, pi.smt);
+			printf("  %-7u %-5d %-8s %-5s %-4s %-5s %s\n", k, pus[k],
+			       idx(pi.package, b[0]), idx(pi.numa, b[1]),
+			       idx(pi.l3, b[2]), idx(pi.core, b[3]), idx(pi.smt, b[4]));
 		}
 		free(pus);
 	}

@@ -490,10 +490,14 @@ stop_threads:
 	}
 
 out:
-	if (leak)
-		return rc; /* stuck threads may still touch run, ts and objects */
 	if (counters_open)
 		sl_counters_close(pt->counters, tc, n);
+	free(tc);
+	free(ops0);
+	free(ops1);
+	free(pus);
+	if (leak)
+		return rc; /* stuck threads may still touch run, ts and objects */
 	if (setup_done && shape->teardown)
 		shape->teardown(run);
 	if (run && prim->destroy)
@@ -507,10 +511,6 @@ out:
 	free(run);
 	free(ts);
 	free(tctx_mem);
-	free(tc);
-	free(ops0);
-	free(ops1);
-	free(pus);
 	if (rc < 0)
 		sl_result_release(res);
 	return rc;
