@@ -20,6 +20,7 @@
 #include "primitives/prim.h"
 #include "reports/report.h"
 #include "util/clock.h"
+#include "util/fs.h"
 #include "util/opt.h"
 #include "workloads/workload.h"
 
@@ -92,12 +93,11 @@ static int parse_prims(int argc, char **argv, const struct sl_prim **prims,
 	return 0;
 }
 
-/* The directory that will hold path must exist and be writable. */
+/* An output file: not a directory, and creatable (missing directories
+ * are made just before it is written). */
 static int check_output_file(const char *opt, const char *path,
 			     struct sl_err *err)
 {
-	char dir[PATH_MAX];
-	char *slash;
 	struct stat st;
 
 	if (strcmp(path, "-") == 0)
@@ -107,25 +107,14 @@ static int check_output_file(const char *opt, const char *path,
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return sl_err_set(err, -EINVAL, "%s: '%s' is a directory (accepted: a file name, or - for standard output)",
 				  opt, path);
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		return sl_err_set(err, -EINVAL, "%s: directory '%s' does not exist", opt, dir);
-	if (access(dir, W_OK) != 0)
-		return sl_err_set(err, -EINVAL, "%s: directory '%s' is not writable", opt, dir);
+	if (sl_check_creatable(path, err) < 0)
+		return sl_err_wrap(err, -EINVAL, "%s", opt);
 	return 0;
 }
 
 /* The chart directory may exist (then writable) or be creatable. */
 static int check_output_dir(const char *opt, const char *dir, struct sl_err *err)
 {
-	char probe[PATH_MAX];
 	struct stat st;
 
 	if (!*dir)
@@ -137,11 +126,25 @@ static int check_output_dir(const char *opt, const char *dir, struct sl_err *err
 			return sl_err_set(err, -EINVAL, "%s: directory '%s' is not writable", opt, dir);
 		return 0;
 	}
-	/* Not there yet: its parent must be, as for a file inside it. */
-	snprintf(probe, sizeof(probe), "%s", dir);
-	while (strlen(probe) > 1 && probe[strlen(probe) - 1] == '/')
-		probe[strlen(probe) - 1] = '\0';
-	return check_output_file(opt, probe, err);
+	if (sl_check_creatable(dir, err) < 0)
+		return sl_err_wrap(err, -EINVAL, "%s", opt);
+	return 0;
+}
+
+/* Make the directories above an output file. */
+static int make_parent_dirs(const char *path, struct sl_err *err)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (strcmp(path, "-") == 0)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	return sl_mkdir_p(dir, err);
 }
 
 static void print_banner(FILE *f, const struct sl_meta *meta,
@@ -314,7 +317,8 @@ int cmd_bench(int argc, char **argv)
 	if (info)
 		print_banner(info, &meta, topo, &calib, clock_ns, &counters);
 
-	if (c.csv && sl_csv_open(&csv, c.csv, &err) < 0) {
+	if (c.csv && (make_parent_dirs(c.csv, &err) < 0 ||
+		      sl_csv_open(&csv, c.csv, &err) < 0)) {
 		fprintf(stderr, "synclab bench: %s\n", err.msg);
 		status = SL_EXIT_FAIL;
 		goto out;

@@ -299,7 +299,8 @@ static int restrict_to_list(struct sl_topo *t, const char *allowed,
 	pus = malloc((PU_INDEX_MAX + 1) * sizeof(*pus));
 	if (!pus)
 		return sl_err_set(err, -ENOMEM, "out of memory");
-	rc = sl_cpulist_parse(allowed, "--cpus", pus, PU_INDEX_MAX + 1, &n, err);
+	rc = sl_cpulist_parse(allowed, "--allowed", pus, PU_INDEX_MAX + 1, &n,
+			      err);
 	if (rc < 0)
 		goto out;
 	want = hwloc_bitmap_alloc();
@@ -312,7 +313,7 @@ static int restrict_to_list(struct sl_topo *t, const char *allowed,
 			bitmap_format(hwloc_topology_get_topology_cpuset(t->topo),
 				      have, sizeof(have));
 			rc = sl_err_set(err, -EINVAL,
-					"--cpus: PU '%d' does not exist here (PUs: %s)",
+					"--allowed: PU '%d' does not exist here (PUs: %s)",
 					pus[i], have);
 			goto out;
 		}
@@ -321,7 +322,7 @@ static int restrict_to_list(struct sl_topo *t, const char *allowed,
 	if (!hwloc_bitmap_intersects(t->usable, want)) {
 		bitmap_format(t->usable, have, sizeof(have));
 		rc = sl_err_set(err, -EINVAL,
-				"--cpus: '%s' leaves no usable PU (usable: %s)",
+				"--allowed: '%s' leaves no usable PU (usable: %s)",
 				allowed, have);
 		goto out;
 	}

@@ -5,6 +5,11 @@
  * exists to prove that the invariant checks catch a broken primitive: a run
  * of it must fail, never print a throughput.
  *
+ * A few pauses between the test and the set widen the window, so that two
+ * threads running in parallel on different PUs collide within milliseconds.
+ * Threads sharing one PU collide only when one is preempted inside the
+ * critical section, which a short run may never see.
+ *
  * The accesses are relaxed atomics, not plain ones, so the program has no
  * undefined behaviour; the bug is the missing atomicity of test-and-set.
  */
@@ -26,6 +31,8 @@ static void broken_lock_acquire(void *obj, void *tctx)
 	while (atomic_load_explicit(&b->locked, memory_order_relaxed))
 		sl_cpu_relax();
 	/* The bug: another thread can pass the loop above before this store. */
+	for (int i = 0; i < 8; i++)
+		sl_cpu_relax();
 	atomic_store_explicit(&b->locked, 1, memory_order_relaxed);
 }
 

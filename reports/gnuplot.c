@@ -6,6 +6,7 @@
  * primitive gets no line.
  */
 #include "reports/report.h"
+#include "util/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,41 +36,6 @@ static bool is_failure(enum sl_status st)
 {
 	return st == SL_STATUS_CHECK_FAILED || st == SL_STATUS_STUCK ||
 	       st == SL_STATUS_ERROR;
-}
-
-static int mkdir_p(const char *dir, struct sl_err *err)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	size_t len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(path))
-		return sl_err_set(err, -ENAMETOOLONG,
-				  "cannot create directory '%s': %s", dir,
-				  strerror(ENAMETOOLONG));
-	memcpy(path, dir, len + 1);
-	for (char *p = path + 1; ; p++) {
-		bool end = *p == '\0';
-
-		if (*p != '/' && !end)
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return sl_err_set(err, -errno,
-					  "cannot create directory '%s': %s",
-					  path, strerror(errno));
-		if (end)
-			break;
-		*p = '/';
-	}
-	if (stat(dir, &st) < 0)
-		return sl_err_set(err, -errno, "cannot create directory '%s': %s",
-				  dir, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return sl_err_set(err, -ENOTDIR,
-				  "cannot create directory '%s': %s", dir,
-				  strerror(ENOTDIR));
-	return 0;
 }
 
 static int cmp_uint(const void *a, const void *b)
@@ -467,7 +433,7 @@ int sl_plot_throughput(const char *dir, const struct sl_row *rows, size_t n,
 	for (size_t i = 0; i < n && !meta; i++)
 		meta = rows[i].meta;
 
-	rc = mkdir_p(dir, err);
+	rc = sl_mkdir_p(dir, err);
 	if (rc == 0)
 		rc = write_data(dat, s, ns, err);
 	if (rc == 0)

@@ -228,13 +228,14 @@ EOF
 }
 
 @test "a broken lock fails its check: exit 1, named on stderr, and no throughput in the CSV" {
-	run --separate-stderr "$SYNCLAB" bench broken-lock --threads 2 --pin none --duration 300ms --warmup 10ms --csv "$T/b.csv"
+	require_pu 1
+	run --separate-stderr "$SYNCLAB" bench broken-lock --threads 2 --pin 0,1 --cs-ns 100 --duration 300ms --warmup 10ms --csv "$T/b.csv"
 	expect_status 1
 	expect_stderr_has "mutual exclusion violated"
 	local n
 	n=$(csv_check "$T/b.csv") || flunk "bad CSV"
 	[ "$n" -eq 1 ] || flunk "$n rows, expected 1"
-	csv_each "$T/b.csv" 'r["primitive"] == "broken-lock" and r["threads"] == "2" and r["pin"] == "none"'
+	csv_each "$T/b.csv" 'r["primitive"] == "broken-lock" and r["threads"] == "2" and r["pin"] == "0,1"'
 	csv_each "$T/b.csv" 'r["status"] == "check-failed" and r["message"] != ""'
 	csv_each "$T/b.csv" 'r["ops_per_sec"] == ""'
 	csv_each "$T/b.csv" 'r["ops"] == "" and r["ns_per_op"] == "" and r["fairness"] == ""'
@@ -242,9 +243,9 @@ EOF
 	grep -q 'check-failed' <<<"$output" || { show_run; flunk "the table does not show check-failed"; }
 }
 
-@test "a broken lock fails every repetition even when its threads share one PU" {
-	require_pu 0
-	run --separate-stderr "$SYNCLAB" bench broken-lock --threads 2 --pin 0 --repeat 3 --duration 100ms --warmup 10ms --quiet --csv "$T/b.csv"
+@test "a broken lock fails every repetition when its threads run on two PUs" {
+	require_pu 1
+	run --separate-stderr "$SYNCLAB" bench broken-lock --threads 2 --pin 0,1 --cs-ns 100 --repeat 3 --duration 200ms --warmup 10ms --quiet --csv "$T/b.csv"
 	expect_status 1
 	local n
 	n=$(csv_check "$T/b.csv") || flunk "bad CSV"
@@ -254,7 +255,8 @@ EOF
 
 @test "a broken lock gets no line in the chart" {
 	command -v gnuplot >/dev/null || skip "gnuplot is not installed"
-	run --separate-stderr "$SYNCLAB" bench mutex,broken-lock --threads 2 --duration 100ms --warmup 10ms --quiet --plot "$T/plot"
+	require_pu 1
+	run --separate-stderr "$SYNCLAB" bench mutex,broken-lock --threads 2 --pin 0,1 --cs-ns 100 --duration 200ms --warmup 10ms --quiet --plot "$T/plot"
 	expect_status 1
 	[ -s "$T/plot/throughput.dat" ] || { show_run; flunk "no throughput.dat"; }
 	! grep -q 'broken-lock' "$T/plot/throughput.dat" "$T/plot/throughput.gp" ||

@@ -258,9 +258,16 @@ refuses() {
 	refuses "--counters" "none" -- mutex --counters none,cycles
 }
 
-@test "--csv into a directory that does not exist is refused" {
-	refuses "--csv" "/nonexistent/dir" -- mutex --csv /nonexistent/dir/x.csv
-	[ ! -e /nonexistent ] || flunk "/nonexistent was created"
+@test "--csv under a regular file is refused" {
+	: > "$T/plain"
+	refuses "--csv" "plain" -- mutex --csv "$T/plain/dir/x.csv"
+	[ -f "$T/plain" ] && [ ! -s "$T/plain" ] || flunk "$T/plain was changed"
+}
+
+@test "--csv into directories that do not exist yet creates them" {
+	run --separate-stderr "$SYNCLAB" bench mutex --threads 1 --duration 20ms --warmup 0ms --quiet --csv "$T/new/dir/x.csv"
+	expect_status 0
+	[ -s "$T/new/dir/x.csv" ] || flunk "x.csv was not written"
 }
 
 @test "--csv naming a directory is refused" {
@@ -275,9 +282,10 @@ refuses() {
 	[ "$(cat "$T/afile")" = "keep me" ] || flunk "$T/afile was changed"
 }
 
-@test "--plot under a directory that does not exist is refused" {
-	refuses "--plot" "/nonexistent" -- mutex --plot /nonexistent/charts
-	[ ! -e /nonexistent ] || flunk "/nonexistent was created"
+@test "--plot under a regular file is refused" {
+	: > "$T/plain"
+	refuses "--plot" "plain" -- mutex --plot "$T/plain/charts"
+	[ -f "$T/plain" ] || flunk "$T/plain was changed"
 }
 
 @test "a bad option after a good --csv writes no CSV file" {

@@ -550,13 +550,13 @@ static void test_allowed_errors(void **state)
 	(void)state;
 	assert_int_equal(sl_topo_load(&t, "pack:1 core:4 pu:1", "7", &err), -EINVAL);
 	assert_null(t);
-	assert_string_equal(err.msg, "--cpus: PU '7' does not exist here (PUs: 0-3)");
+	assert_string_equal(err.msg, "--allowed: PU '7' does not exist here (PUs: 0-3)");
 	assert_int_equal(sl_topo_load(&t, "pack:1 core:4 pu:1", "x", &err), -EINVAL);
 	assert_string_equal(err.msg,
-			    "--cpus: 'x' is not a PU number (accepted: 0..65535, in a list like 0,2,4-7)");
+			    "--allowed: 'x' is not a PU number (accepted: 0..65535, in a list like 0,2,4-7)");
 	assert_int_equal(sl_topo_load(&t, "pack:1 core:4 pu:1", "", &err), -EINVAL);
 	assert_string_equal(err.msg,
-			    "--cpus: '' is not a PU list (accepted: PUs and ranges joined by commas, e.g. 0,2,4-7)");
+			    "--allowed: '' is not a PU list (accepted: PUs and ranges joined by commas, e.g. 0,2,4-7)");
 	assert_null(t);
 }
 
@@ -812,7 +812,7 @@ static void test_real_affinity(void **state)
 	assert_string_equal(s.usable, want);
 	assert_int_equal(rc2, -EINVAL);
 	assert_null(t);
-	snprintf(want, sizeof(want), "--cpus: '%d' leaves no usable PU (usable: %d)",
+	snprintf(want, sizeof(want), "--allowed: '%d' leaves no usable PU (usable: %d)",
 		 pus[1], pus[0]);
 	assert_string_equal(err.msg, want);
 }

@@ -1,0 +1,81 @@
+/* Output paths: checking them before a run and creating them after. */
+#include "util/fs.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int sl_mkdir_p(const char *dir, struct sl_err *err)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(path))
+		return sl_err_set(err, -ENAMETOOLONG,
+				  "cannot create directory '%s': %s", dir,
+				  strerror(ENAMETOOLONG));
+	memcpy(path, dir, len + 1);
+	for (char *p = path + 1; ; p++) {
+		bool end = *p == '\0';
+
+		if (*p != '/' && !end)
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return sl_err_set(err, -errno,
+					  "cannot create directory '%s': %s",
+					  path, strerror(errno));
+		if (end)
+			break;
+		*p = '/';
+	}
+	if (stat(dir, &st) < 0)
+		return sl_err_set(err, -errno, "cannot create directory '%s': %s",
+				  dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return sl_err_set(err, -ENOTDIR,
+				  "cannot create directory '%s': %s", dir,
+				  strerror(ENOTDIR));
+	return 0;
+}
+
+int sl_check_creatable(const char *path, struct sl_err *err)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	if (!*path)
+		return sl_err_set(err, -EINVAL, "empty path");
+	if (strlen(path) >= sizeof(p))
+		return sl_err_set(err, -ENAMETOOLONG, "'%s' is too long", path);
+	strcpy(p, path);
+	/* Walk up to the nearest ancestor that exists. */
+	for (;;) {
+		while (strlen(p) > 1 && p[strlen(p) - 1] == '/')
+			p[strlen(p) - 1] = '\0';
+		slash = strrchr(p, '/');
+		if (!slash) {
+			strcpy(p, ".");
+		} else if (slash == p) {
+			p[1] = '\0';
+		} else {
+			*slash = '\0';
+		}
+		if (stat(p, &st) == 0)
+			break;
+		if (errno != ENOENT || strcmp(p, ".") == 0 || strcmp(p, "/") == 0)
+			return sl_err_set(err, -errno, "cannot use '%s': %s", p,
+					  strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return sl_err_set(err, -ENOTDIR, "'%s' is not a directory", p);
+	if (access(p, W_OK) != 0)
+		return sl_err_set(err, -EACCES, "directory '%s' is not writable", p);
+	return 0;
+}
