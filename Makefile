@@ -31,8 +31,9 @@ PFM_LIBS   := $(shell pkg-config --libs libpfm 2>/dev/null || echo -lpfm)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 GIT_REV  := $(shell git rev-parse --short HEAD 2>/dev/null)
-SL_CPPFLAGS := -I. -D_GNU_SOURCE -DSL_VERSION='"$(VERSION)$(if $(GIT_REV),+$(GIT_REV))"' \
-	-DSL_COMPILER='"$(CC) $(shell $(CC) -dumpfullversion 2>/dev/null) $(CFLAGS) $(SAN)"'
+VERSION_STRING := $(VERSION)$(if $(GIT_REV),+$(GIT_REV))
+COMPILER_STRING := $(CC) $(shell $(CC) -dumpfullversion 2>/dev/null) $(CFLAGS) $(SAN)
+SL_CPPFLAGS := -I. -D_GNU_SOURCE
 ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SAN) $(PKG_CFLAGS) $(SL_CPPFLAGS) -pthread -MMD -MP
 LDLIBS   := $(PKG_LIBS) $(PFM_LIBS) -lm -pthread
 
@@ -53,7 +54,7 @@ else
 Q := @
 endif
 
-.PHONY: all check unit cli tsan asan tsan-check asan-check install uninstall clean
+.PHONY: FORCE all check unit cli tsan asan tsan-check asan-check install uninstall clean
 
 all: $(BIN)
 
@@ -64,6 +65,16 @@ $(BIN): $(CMD_OBJS) $(LIB)
 $(LIB): $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
+
+# The version lives in one object, rebuilt when the string changes (a new
+# commit, other flags), so every report of one binary names the same build.
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(VERSION_STRING) $(COMPILER_STRING)' | cmp -s - $@ || \
+		echo '$(VERSION_STRING) $(COMPILER_STRING)' > $@
+$(BUILD)/util/version.o: $(BUILD)/version.stamp
+$(BUILD)/util/version.o: ALL_CFLAGS += -DSL_VERSION='"$(VERSION_STRING)"' \
+	-DSL_COMPILER='"$(COMPILER_STRING)"'
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -110,5 +121,7 @@ uninstall:
 
 clean:
 	rm -rf build build-tsan build-asan synclab
+
+FORCE:
 
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d)

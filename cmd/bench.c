@@ -149,7 +149,8 @@ static int make_parent_dirs(const char *path, struct sl_err *err)
 
 static void print_banner(FILE *f, const struct sl_meta *meta,
 			 const struct sl_topo *topo, const struct sl_calib *calib,
-			 double clock_ns, const struct sl_counter_set *cs)
+			 double clock_ns, double rmw_ns,
+			 const struct sl_counter_set *cs)
 {
 	struct sl_topo_summary s;
 
@@ -158,8 +159,9 @@ static void print_banner(FILE *f, const struct sl_meta *meta,
 		meta->cpu_model, meta->kernel);
 	fprintf(f, "topology: %u package(s), %u core(s), %u PU(s); usable PUs: %s (%u)\n",
 		s.packages, s.cores, s.pus, s.usable, s.usable_pus);
-	fprintf(f, "calibration: %.1f work loops/us (measured in %.1f ms); clock read: %.1f ns\n",
-		calib->loops_per_us, (double)calib->measured_ns / 1e6, clock_ns);
+	fprintf(f, "calibration: %.1f work loops/us (measured in %.1f ms); clock read: %.1f ns; atomic RMW: %.2f ns\n",
+		calib->loops_per_us, (double)calib->measured_ns / 1e6, clock_ns,
+		rmw_ns);
 	for (unsigned i = 0; i < cs->n; i++)
 		if (!cs->ev[i].supported)
 			fprintf(f, "counter %s: %s\n", cs->ev[i].name, cs->ev[i].why);
@@ -239,7 +241,7 @@ int cmd_bench(int argc, char **argv)
 	FILE *info, *table_out;
 	int first, status = SL_EXIT_OK;
 	bool stop_all = false;
-	double clock_ns;
+	double clock_ns, rmw_ns, uncontended_ns[MAX_PRIMS];
 
 	first = sl_opt_parse(opts, argc, argv, &err);
 	if (first < 0)
@@ -314,8 +316,22 @@ int cmd_bench(int argc, char **argv)
 		goto out;
 	}
 	clock_ns = sl_clock_cost_ns();
-	if (info)
-		print_banner(info, &meta, topo, &calib, clock_ns, &counters);
+	rmw_ns = sl_rmw_cost_ns();
+	for (unsigned k = 0; k < nprims; k++)
+		uncontended_ns[k] = sl_uncontended_ns(prims[k]);
+	if (info) {
+		/* The pair is called through the descriptor; the null pair is
+		 * that call overhead alone.  Out-of-order execution overlaps
+		 * the two, so both are shown rather than their difference. */
+		double call_ns = sl_uncontended_ns(sl_prim_find("null"));
+
+		print_banner(info, &meta, topo, &calib, clock_ns, rmw_ns, &counters);
+		for (unsigned k = 0; k < nprims; k++)
+			if (!isnan(uncontended_ns[k]) &&
+			    !(prims[k]->flags & SL_PRIM_NO_EXCLUSION))
+				fprintf(info, "uncontended %s: %.2f ns per lock+unlock through the descriptor (null pair: %.2f ns)\n",
+					prims[k]->name, uncontended_ns[k], call_ns);
+	}
 
 	if (c.csv && (make_parent_dirs(c.csv, &err) < 0 ||
 		      sl_csv_open(&csv, c.csv, &err) < 0)) {
@@ -349,6 +365,8 @@ int cmd_bench(int argc, char **argv)
 					.counters = counters.n ? &counters : NULL,
 					.calib = &calib,
 					.interrupt = &sl_interrupt_flag,
+					.uncontended_ns = uncontended_ns[k],
+					.rmw_ns = rmw_ns,
 				};
 				if (sl_run_point(pt, res, &err) < 0) {
 					fprintf(stderr, "synclab bench: %s: %s\n", prims[k]->name, err.msg);

@@ -10,10 +10,8 @@
 
 #include "cmd/cmd.h"
 #include "util/opt.h"
+#include "util/version.h"
 
-#ifndef SL_VERSION
-#define SL_VERSION "unknown"
-#endif
 
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
@@ -136,7 +134,7 @@ static int cmd_version(int argc, char **argv)
 		printf("usage: synclab version\n\nPrint synclab's version.\n");
 		return SL_EXIT_OK;
 	}
-	printf("synclab %s\n", SL_VERSION);
+	printf("synclab %s\n", sl_version());
 	return SL_EXIT_OK;
 }
 

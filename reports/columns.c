@@ -271,6 +271,12 @@ void sl_column_format(size_t i, const struct sl_row *row, char *buf, size_t n)
 	case COL_invol_ctx_switches:
 		put(buf, n, "%ld", res->invol_cs);
 		break;
+	case COL_uncontended_ns:
+		put_num(buf, n, "%.2f", pt->uncontended_ns);
+		break;
+	case COL_rmw_ns:
+		put_num(buf, n, "%.2f", pt->rmw_ns);
+		break;
 	case COL_work_loops_per_us: {
 		const struct sl_calib *c = row->calib ? row->calib : pt->calib;
 

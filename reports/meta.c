@@ -5,6 +5,7 @@
  * with (both compiled in by the Makefile).
  */
 #include "reports/report.h"
+#include "util/version.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -12,12 +13,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#ifndef SL_VERSION
-#define SL_VERSION "unknown"
-#endif
-#ifndef SL_COMPILER
-#define SL_COMPILER "unknown"
-#endif
 
 /* Copy s into buf with surrounding blanks removed and inner runs of blanks
  * squeezed to one ("Intel(R) Xeon(R) CPU  E5-2680" has a double space). */
@@ -120,6 +115,6 @@ void sl_meta_collect(struct sl_meta *m)
 		snprintf(m->kernel, sizeof(m->kernel), "%s", u.release);
 	else
 		snprintf(m->kernel, sizeof(m->kernel), "unknown");
-	m->version = SL_VERSION;
-	m->compiler = SL_COMPILER;
+	m->version = sl_version();
+	m->compiler = sl_compiler();
 }

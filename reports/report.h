@@ -20,7 +20,7 @@ struct sl_meta {
 	char host[128];
 	char cpu_model[128];
 	char kernel[128];
-	const char *version;   /* SL_VERSION */
+	const char *version;   /* sl_version() */
 	const char *compiler;  /* compiler and flags the binary was built with */
 };
 void sl_meta_collect(struct sl_meta *m);

@@ -6,8 +6,17 @@
  * no memory, so it measures time without adding cache traffic of its own.
  * The rate is measured at the start of every invocation because the host's
  * clock speed drifts (boost, power states, a noisy neighbour on a VM).
+ *
+ * Also here: the reference costs measured outside the harness -- one atomic
+ * RMW, and a lock primitive's uncontended lock+unlock pair in a tight loop.
+ * Inside the harness an out-of-order core overlaps an op with the loop's own
+ * work, so subtracting `null` from a 1-thread result understates it; these
+ * tight loops do not have that problem.
  */
 #include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "util/clock.h"
 #include "workloads/workload.h"
@@ -50,4 +59,66 @@ int sl_calibrate(struct sl_calib *c, struct sl_err *err)
 	c->loops_per_us = (double)iters * 1000.0 / (double)best;
 	c->measured_ns = sl_now_ns() - start;
 	return 0;
+}
+
+static _Alignas(SL_SLOT_ALIGN) _Atomic uint64_t rmw_word;
+
+double sl_rmw_cost_ns(void)
+{
+	enum { ROUNDS = 7, OPS = 1 << 18 };
+	uint64_t best = UINT64_MAX;
+
+	for (int r = 0; r < ROUNDS; r++) {
+		uint64_t t0 = sl_now_ns(), dt;
+
+		/* seq_cst: the full-barrier RMW a lock's acquire is built on
+		 * (on x86 every locked instruction is one anyway). */
+		for (int i = 0; i < OPS; i++)
+			atomic_fetch_add_explicit(&rmw_word, 1, memory_order_seq_cst);
+		dt = sl_now_ns() - t0;
+		if (dt < best)
+			best = dt;
+	}
+	return (double)best / OPS;
+}
+
+double sl_uncontended_ns(const struct sl_prim *p)
+{
+	enum { ROUNDS = 7, PAIRS = 1 << 17 };
+	struct sl_prim_conf conf = { .nthreads = 1 };
+	uint64_t best = UINT64_MAX;
+	void *obj, *tctx;
+	struct sl_err err;
+
+	if (p->kind != SL_KIND_LOCK || (p->supported && !p->supported((char[192]){ 0 }, 192)))
+		return NAN;
+	obj = aligned_alloc(SL_SLOT_ALIGN, sl_prim_obj_stride(p));
+	tctx = aligned_alloc(SL_SLOT_ALIGN, sl_prim_tctx_stride(p));
+	if (!obj || !tctx)
+		goto out;
+	memset(obj, 0, sl_prim_obj_stride(p));
+	memset(tctx, 0, sl_prim_tctx_stride(p));
+	if (p->init && p->init(obj, &conf, &err) < 0)
+		goto out;
+	if (p->thread_init)
+		p->thread_init(obj, tctx);
+	for (int r = 0; r < ROUNDS; r++) {
+		uint64_t t0 = sl_now_ns(), dt;
+
+		for (int i = 0; i < PAIRS; i++) {
+			p->lock.lock(obj, tctx);
+			p->lock.unlock(obj, tctx);
+		}
+		dt = sl_now_ns() - t0;
+		if (dt < best)
+			best = dt;
+	}
+	if (p->thread_fini)
+		p->thread_fini(obj, tctx);
+	if (p->destroy)
+		p->destroy(obj);
+out:
+	free(obj);
+	free(tctx);
+	return best == UINT64_MAX ? NAN : (double)best / PAIRS;
 }

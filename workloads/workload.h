@@ -37,6 +37,14 @@ static inline uint64_t sl_work_iters(const struct sl_calib *c, uint64_t ns)
 }
 int sl_calibrate(struct sl_calib *c, struct sl_err *err);
 
+/* Cost of one seq_cst atomic fetch-and-add on an uncontended line, in ns
+ * (fastest of several tight loops). */
+double sl_rmw_cost_ns(void);
+
+/* A lock primitive's uncontended lock+unlock pair in a tight loop on the
+ * calling thread, in ns; NAN for other kinds or when it cannot run here. */
+double sl_uncontended_ns(const struct sl_prim *p);
+
 /* Everything one measured point depends on.  Plain values, no globals. */
 struct sl_point {
 	const struct sl_prim *prim;
@@ -56,6 +64,11 @@ struct sl_point {
 	const struct sl_counter_set *counters;
 	const struct sl_calib *calib;
 	const atomic_int *interrupt; /* non-zero: abandon this point */
+
+	/* Context for reports, measured once per invocation, not by the run:
+	 * the primitive's uncontended pair and one atomic RMW (NAN: n/a). */
+	double uncontended_ns;
+	double rmw_ns;
 };
 
 enum sl_status {

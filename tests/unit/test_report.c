@@ -27,7 +27,7 @@ static const char *const expected_columns[] = {
 	"think_ns", "cs_lines", "locks", "warmup_s", "cycles_per_op",
 	"instructions_per_op", "cache_misses_per_op",
 	"context_switches_per_op", "cpu_migrations", "vol_ctx_switches",
-	"invol_ctx_switches", "work_loops_per_us", "host", "cpu_model",
+	"invol_ctx_switches", "uncontended_ns", "rmw_ns", "work_loops_per_us", "host", "cpu_model",
 	"kernel", "synclab_version", "message",
 };
 #define NCOLS (sizeof(expected_columns) / sizeof(expected_columns[0]))
