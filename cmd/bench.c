@@ -147,6 +147,44 @@ static int make_parent_dirs(const char *path, struct sl_err *err)
 	return sl_mkdir_p(dir, err);
 }
 
+/* Place nt threads (the check every thread count must pass) and say where
+ * they go: "2 threads on PUs 1,1 (oversubscribed: 1 usable PU)". */
+static int describe_placement(const struct sl_topo *topo,
+			      const struct sl_pin_spec *pin, unsigned nt,
+			      char *buf, size_t len, struct sl_err *err)
+{
+	int *pus = malloc(nt * sizeof(*pus));
+	char set[96];
+	size_t used;
+	bool over;
+	int rc;
+
+	if (!pus)
+		return sl_err_set(err, -ENOMEM, "out of memory");
+	rc = sl_pin_place(topo, pin, nt, pus, &over, err);
+	if (rc < 0) {
+		free(pus);
+		return rc;
+	}
+	if (pus[0] < 0) {
+		snprintf(buf, len, "%u thread(s), --pin %s: unbound, the scheduler decides%s",
+			 nt, pin->text, over ? " (oversubscribed)" : "");
+		free(pus);
+		return 0;
+	}
+	used = (size_t)snprintf(buf, len, "%u thread(s), --pin %s: PUs ", nt, pin->text);
+	for (unsigned i = 0; i < nt && used + 8 < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%d", i ? "," : "", pus[i]);
+	if (used + 8 >= len)
+		snprintf(buf + len - 5, 5, "...");
+	sl_cpulist_format(pus, nt, set, sizeof(set));
+	free(pus);
+	if (over && strlen(buf) + strlen(set) + 40 < len)
+		snprintf(buf + strlen(buf), len - strlen(buf),
+			 " (oversubscribed: the threads share PUs %s)", set);
+	return 0;
+}
+
 static void print_banner(FILE *f, const struct sl_meta *meta,
 			 const struct sl_topo *topo, const struct sl_calib *calib,
 			 double clock_ns, double rmw_ns,
@@ -242,6 +280,7 @@ int cmd_bench(int argc, char **argv)
 	int first, status = SL_EXIT_OK;
 	bool stop_all = false;
 	double clock_ns, rmw_ns, uncontended_ns[MAX_PRIMS];
+	static char placement[SL_LIST_MAX][160];
 
 	first = sl_opt_parse(opts, argc, argv, &err);
 	if (first < 0)
@@ -263,14 +302,8 @@ int cmd_bench(int argc, char **argv)
 	}
 	/* Every thread count must be placeable before anything runs. */
 	for (unsigned i = 0; i < c.threads.n; i++) {
-		unsigned nt = (unsigned)c.threads.v[i];
-		int *pus = malloc(nt * sizeof(*pus));
-		bool over;
-		int rc = pus ? sl_pin_place(topo, &pin, nt, pus, &over, &err)
-			     : sl_err_set(&err, -ENOMEM, "out of memory");
-
-		free(pus);
-		if (rc < 0) {
+		if (describe_placement(topo, &pin, (unsigned)c.threads.v[i],
+				       placement[i], sizeof(placement[i]), &err) < 0) {
 			sl_topo_free(topo);
 			return sl_usage_error("bench", err.msg);
 		}
@@ -326,6 +359,8 @@ int cmd_bench(int argc, char **argv)
 		double call_ns = sl_uncontended_ns(sl_prim_find("null"));
 
 		print_banner(info, &meta, topo, &calib, clock_ns, rmw_ns, &counters);
+		for (unsigned i = 0; i < c.threads.n; i++)
+			fprintf(info, "placement: %s\n", placement[i]);
 		for (unsigned k = 0; k < nprims; k++)
 			if (!isnan(uncontended_ns[k]) &&
 			    !(prims[k]->flags & SL_PRIM_NO_EXCLUSION))
@@ -410,17 +445,18 @@ int cmd_bench(int argc, char **argv)
 			status = SL_EXIT_FAIL;
 	}
 	csv = NULL;
-	if (done && !(c.quiet && table_out == stderr)) {
-		if (info)
-			fputc('\n', info);
-		sl_table_print(table_out, rows, done, &counters);
-	}
 	if (info) {
 		for (size_t i = 0; i < done; i++)
 			if (results[i].oversubscribed) {
 				fprintf(info, "note: some runs had more threads than usable PUs (oversubscribed): threads shared PUs\n");
 				break;
 			}
+	}
+	if (done && !(c.quiet && table_out == stderr)) {
+		if (info)
+			fputc('\n', info);
+		sl_table_print(table_out, rows, done, &counters);
+		fflush(table_out);
 	}
 	if (c.plot && done && status != SL_EXIT_INTERRUPTED) {
 		char png[PATH_MAX];
