@@ -348,6 +348,7 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 		w->id = i;
 		w->nthreads = n;
 		w->run = run;
+		w->role = shape->role_of ? shape->role_of(run, i) : SL_ROLE_ANY;
 		/* Distinct non-zero seeds; xorshift must never start at 0. */
 		w->rng = 0x9e3779b97f4a7c15ull * (i + 1) ^ (uint64_t)pt->rep << 32;
 		w->tctx = calloc(instances, sizeof(void *));

@@ -122,6 +122,15 @@ void sl_result_release(struct sl_result *res);
 
 /* --- the shape side ---------------------------------------------------- */
 
+/* What one worker does in a shape with more than one kind of thread. */
+enum sl_role {
+	SL_ROLE_ANY,      /* every op of the shape's mix (lock, barrier) */
+	SL_ROLE_READER,   /* rw / rcu: read side only */
+	SL_ROLE_WRITER,   /* rw / rcu: write or update side only */
+	SL_ROLE_PRODUCER, /* queues, bounded buffers: enqueue only */
+	SL_ROLE_CONSUMER, /* dequeue only */
+};
+
 /* Per-worker state the runner hands to a shape's body.  The ops slot is
  * written by the worker (relaxed stores to its own line) and read by the
  * main thread at the window's edges. */
@@ -129,6 +138,7 @@ struct sl_worker {
 	alignas(SL_SLOT_ALIGN) _Atomic uint64_t ops;
 	unsigned id;
 	unsigned nthreads;
+	enum sl_role role;         /* from the shape's role_of; ANY by default */
 	uint64_t rng;              /* xorshift state, seeded per thread */
 	struct sl_run *run;        /* shared run state */
 	void **tctx;               /* [instances] contexts of this thread */
@@ -185,6 +195,9 @@ struct sl_shape {
 	enum sl_prim_kind kind;
 	/* Allocate shape_data for the run (protected data, queues of items). */
 	int (*setup)(struct sl_run *run, struct sl_err *err);
+	/* The role of worker id (producers first, then consumers, say); NULL:
+	 * every worker is SL_ROLE_ANY. */
+	enum sl_role (*role_of)(const struct sl_run *run, unsigned id);
 	/* The thread body: loop over ops until the phase is STOP or ABORT,
 	 * storing the running op count into w->ops after every op. */
 	void (*body)(struct sl_worker *w);
