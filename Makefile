@@ -24,8 +24,9 @@ ifeq ($(CI),true)
 WARN     += -Werror
 endif
 
-PKG_CFLAGS := $(shell pkg-config --cflags hwloc 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs hwloc 2>/dev/null || echo -lhwloc)
+# hwloc for placement; concurrencykit (ck) for the peer baselines.
+PKG_CFLAGS := $(shell pkg-config --cflags hwloc ck 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs hwloc ck 2>/dev/null || echo -lhwloc -lck)
 # Debian's libpfm4-dev ships no .pc file; fall back to plain -lpfm.
 PFM_LIBS   := $(shell pkg-config --libs libpfm 2>/dev/null || echo -lpfm)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)

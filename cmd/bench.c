@@ -31,6 +31,7 @@ struct bench_conf {
 	uint64_t duration_ns, warmup_ns, stall_timeout_ns;
 	uint64_t repeat;
 	uint64_t cs_ns, think_ns, cs_lines, locks;
+	uint64_t read_pct, writers, producers, consumers, capacity, permits;
 	const char *pin, *counters, *csv, *plot;
 	bool quiet, help;
 };
@@ -91,6 +92,34 @@ static int parse_prims(int argc, char **argv, const struct sl_prim **prims,
 		return sl_err_set(err, -EINVAL,
 				  "which primitive? (e.g. 'synclab bench mutex'; see 'synclab list')");
 	return 0;
+}
+
+/* The point for one primitive, thread count and repetition; its
+ * kind-specific parameters resolved (and checked) against the thread count. */
+static int make_point(struct sl_point *pt, const struct bench_conf *c,
+		      const struct sl_prim *prim, unsigned threads, unsigned rep,
+		      struct sl_err *err)
+{
+	*pt = (struct sl_point){
+		.prim = prim,
+		.threads = threads,
+		.rep = rep,
+		.duration_ns = c->duration_ns,
+		.warmup_ns = c->warmup_ns,
+		.stall_timeout_ns = c->stall_timeout_ns,
+		.cs_ns = c->cs_ns,
+		.think_ns = c->think_ns,
+		.cs_lines = (unsigned)c->cs_lines,
+		.locks = (unsigned)c->locks,
+		.read_pct = (unsigned)c->read_pct,
+		.writers = (unsigned)c->writers,
+		.producers = (unsigned)c->producers,
+		.consumers = (unsigned)c->consumers,
+		.capacity = (unsigned)c->capacity,
+		.permits = (unsigned)c->permits,
+		.interrupt = &sl_interrupt_flag,
+	};
+	return sl_point_resolve(pt, err);
 }
 
 /* An output file: not a directory, and creatable (missing directories
@@ -227,6 +256,9 @@ int cmd_bench(int argc, char **argv)
 		.stall_timeout_ns = 5 * SL_NS_PER_SEC,
 		.repeat = 1,
 		.locks = 1,
+		.read_pct = 90,
+		.capacity = 16,
+		.permits = 2,
 		.pin = "compact",
 		.counters = "default",
 	};
@@ -247,6 +279,18 @@ int cmd_bench(int argc, char **argv)
 		  "shared cache lines written inside the critical section, beyond the counter" },
 		{ "locks", 0, SL_OPT_COUNT, &c.locks, 1, 65536, "K",
 		  "lock instances; each op picks one at random (1: full contention)" },
+		{ "read-pct", 0, SL_OPT_COUNT, &c.read_pct, 0, 100, "P",
+		  "rwlocks: percentage of ops that read" },
+		{ "writers", 0, SL_OPT_COUNT, &c.writers, 0, 4095, "W",
+		  "rwlocks: threads that only write (0: every thread mixes)" },
+		{ "producers", 0, SL_OPT_COUNT, &c.producers, 0, 4095, "N",
+		  "condvars: producer threads (0: half the threads)" },
+		{ "consumers", 0, SL_OPT_COUNT, &c.consumers, 0, 4095, "N",
+		  "condvars: consumer threads (0: the others)" },
+		{ "capacity", 0, SL_OPT_COUNT, &c.capacity, 1, 1048576, "N",
+		  "condvars: bounded buffer slots" },
+		{ "permits", 0, SL_OPT_COUNT, &c.permits, 1, 65536, "K",
+		  "semaphores: permits, the threads allowed in at once" },
 		{ "pin", 'p', SL_OPT_STRING, &c.pin, 0, 0, "POLICY",
 		  "compact, scatter, none, or a PU list like 0,2,4-7" },
 		{ "counters", 'c', SL_OPT_STRING, &c.counters, 0, 0, "LIST",
@@ -323,6 +367,14 @@ int cmd_bench(int argc, char **argv)
 			sl_topo_free(topo);
 			return SL_EXIT_UNSUPPORTED;
 		}
+		for (unsigned i = 0; i < c.threads.n; i++) {
+			struct sl_point probe;
+
+			if (make_point(&probe, &c, prims[k], (unsigned)c.threads.v[i], 1, &err) < 0) {
+				sl_topo_free(topo);
+				return sl_usage_error("bench", err.msg);
+			}
+		}
 	}
 
 	npoints = (size_t)nprims * c.threads.n * c.repeat;
@@ -384,25 +436,14 @@ int cmd_bench(int argc, char **argv)
 				struct sl_point *pt = &points[done];
 				struct sl_result *res = &results[done];
 
-				*pt = (struct sl_point){
-					.prim = prims[k],
-					.threads = (unsigned)c.threads.v[t],
-					.rep = r,
-					.duration_ns = c.duration_ns,
-					.warmup_ns = c.warmup_ns,
-					.stall_timeout_ns = c.stall_timeout_ns,
-					.cs_ns = c.cs_ns,
-					.think_ns = c.think_ns,
-					.cs_lines = (unsigned)c.cs_lines,
-					.locks = (unsigned)c.locks,
-					.topo = topo,
-					.pin = &pin,
-					.counters = counters.n ? &counters : NULL,
-					.calib = &calib,
-					.interrupt = &sl_interrupt_flag,
-					.uncontended_ns = uncontended_ns[k],
-					.rmw_ns = rmw_ns,
-				};
+				if (make_point(pt, &c, prims[k], (unsigned)c.threads.v[t], r, &err) < 0)
+					SL_BUG("point validated earlier: %s", err.msg);
+				pt->topo = topo;
+				pt->pin = &pin;
+				pt->counters = counters.n ? &counters : NULL;
+				pt->calib = &calib;
+				pt->uncontended_ns = uncontended_ns[k];
+				pt->rmw_ns = rmw_ns;
 				if (sl_run_point(pt, res, &err) < 0) {
 					fprintf(stderr, "synclab bench: %s: %s\n", prims[k]->name, err.msg);
 					status = SL_EXIT_FAIL;

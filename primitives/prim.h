@@ -37,6 +37,8 @@ enum sl_prim_kind {
 	SL_KIND_RCU,     /* read-side sections, grace periods, deferred free */
 	SL_KIND_QUEUE,   /* enqueue / dequeue, producer and consumer roles */
 	SL_KIND_BARRIER, /* phases: every thread waits for all the others */
+	SL_KIND_SEM,     /* counting semaphore: wait / post over K permits */
+	SL_KIND_CONDVAR, /* a monitor: a mutex and condition queues */
 	SL_KIND_COUNT_
 };
 
@@ -53,6 +55,7 @@ enum sl_prim_flags {
 struct sl_prim_conf {
 	unsigned nthreads; /* threads that will use this instance */
 	unsigned capacity; /* bounded queues: slots; 0 when not applicable */
+	unsigned permits;  /* semaphores: the initial count K */
 };
 
 struct sl_lock_ops {
@@ -92,6 +95,24 @@ struct sl_barrier_ops {
 	void (*wait)(void *obj, void *tctx);
 };
 
+struct sl_sem_ops {
+	void (*wait)(void *obj, void *tctx); /* take a permit, sleeping if none */
+	void (*post)(void *obj, void *tctx); /* give one back */
+};
+
+/* A monitor: one mutex and SL_COND_QUEUES condition queues over it (a
+ * bounded buffer needs two: "not full" and "not empty"). */
+#define SL_COND_QUEUES 2
+struct sl_cond_ops {
+	void (*lock)(void *obj, void *tctx);
+	void (*unlock)(void *obj, void *tctx);
+	/* With the mutex held: release it, sleep on queue q until signalled
+	 * (or spuriously), and hold it again on return. */
+	void (*wait)(void *obj, void *tctx, unsigned q);
+	void (*signal)(void *obj, void *tctx, unsigned q);    /* wake one */
+	void (*broadcast)(void *obj, void *tctx, unsigned q); /* wake all */
+};
+
 struct sl_prim {
 	const char *name;    /* kebab-case, as the user types it */
 	const char *alias;   /* another accepted name, or NULL */
@@ -115,6 +136,8 @@ struct sl_prim {
 	struct sl_rcu_ops rcu;
 	struct sl_queue_ops queue;
 	struct sl_barrier_ops barrier;
+	struct sl_sem_ops sem;
+	struct sl_cond_ops cond;
 
 	/* After every thread has stopped: is the object in a consistent state
 	 * (a lock is free, a queue's counts add up)?  0 or -EPROTO with err.

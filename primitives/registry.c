@@ -56,7 +56,8 @@ const char *sl_prim_kind_name(enum sl_prim_kind kind)
 	static const char *const names[SL_KIND_COUNT_] = {
 		[SL_KIND_LOCK] = "lock",       [SL_KIND_RWLOCK] = "rwlock",
 		[SL_KIND_RCU] = "rcu",         [SL_KIND_QUEUE] = "queue",
-		[SL_KIND_BARRIER] = "barrier",
+		[SL_KIND_BARRIER] = "barrier", [SL_KIND_SEM] = "sem",
+		[SL_KIND_CONDVAR] = "condvar",
 	};
 
 	return (unsigned)kind < SL_KIND_COUNT_ ? names[kind] : "?";

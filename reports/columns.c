@@ -247,6 +247,30 @@ void sl_column_format(size_t i, const struct sl_row *row, char *buf, size_t n)
 	case COL_locks:
 		put(buf, n, "%u", pt->locks);
 		break;
+	case COL_read_pct:
+		if (pt->prim->kind == SL_KIND_RWLOCK || pt->prim->kind == SL_KIND_RCU)
+			put(buf, n, "%u", pt->read_pct);
+		break;
+	case COL_writers:
+		if (pt->prim->kind == SL_KIND_RWLOCK || pt->prim->kind == SL_KIND_RCU)
+			put(buf, n, "%u", pt->writers);
+		break;
+	case COL_producers:
+		if (pt->prim->kind == SL_KIND_CONDVAR || pt->prim->kind == SL_KIND_QUEUE)
+			put(buf, n, "%u", pt->producers);
+		break;
+	case COL_consumers:
+		if (pt->prim->kind == SL_KIND_CONDVAR || pt->prim->kind == SL_KIND_QUEUE)
+			put(buf, n, "%u", pt->consumers);
+		break;
+	case COL_capacity:
+		if (pt->prim->kind == SL_KIND_CONDVAR || pt->prim->kind == SL_KIND_QUEUE)
+			put(buf, n, "%u", pt->capacity);
+		break;
+	case COL_permits:
+		if (pt->prim->kind == SL_KIND_SEM)
+			put(buf, n, "%u", pt->permits);
+		break;
 	case COL_warmup_s:
 		put(buf, n, "%.6f", (double)pt->warmup_ns / 1e9);
 		break;

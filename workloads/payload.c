@@ -122,3 +122,53 @@ out:
 	free(tctx);
 	return best == UINT64_MAX ? NAN : (double)best / PAIRS;
 }
+
+int sl_point_resolve(struct sl_point *pt, struct sl_err *err)
+{
+	const struct sl_prim *p = pt->prim;
+
+	switch (p->kind) {
+	case SL_KIND_RWLOCK:
+	case SL_KIND_RCU:
+		if (pt->read_pct > 100)
+			return sl_err_set(err, -EINVAL,
+					  "--read-pct: '%u' is out of range (accepted: 0..100)",
+					  pt->read_pct);
+		if (pt->writers >= pt->threads && pt->writers > 0)
+			return sl_err_set(err, -EINVAL,
+					  "--writers: %u writers leave no reader among %u threads (accepted: 0..%u)",
+					  pt->writers, pt->threads, pt->threads - 1);
+		break;
+	case SL_KIND_CONDVAR:
+	case SL_KIND_QUEUE: {
+		unsigned prod = pt->producers, cons = pt->consumers;
+
+		if (pt->threads < 2)
+			return sl_err_set(err, -EINVAL,
+					  "'%s' needs at least 2 threads (a producer and a consumer), not %u",
+					  p->name, pt->threads);
+		if (!prod && !cons)
+			prod = pt->threads / 2;
+		if (!prod)
+			prod = pt->threads > cons ? pt->threads - cons : 0;
+		if (!cons)
+			cons = pt->threads > prod ? pt->threads - prod : 0;
+		if (prod == 0 || cons == 0 || prod + cons != pt->threads)
+			return sl_err_set(err, -EINVAL,
+					  "--producers/--consumers: %u + %u does not split %u threads into producers and consumers (at least one of each)",
+					  pt->producers, pt->consumers, pt->threads);
+		pt->producers = prod;
+		pt->consumers = cons;
+		if (pt->capacity == 0)
+			return sl_err_set(err, -EINVAL, "--capacity: '0' is out of range (accepted: 1..1048576)");
+		break;
+	}
+	case SL_KIND_SEM:
+		if (pt->permits == 0)
+			return sl_err_set(err, -EINVAL, "--permits: '0' is out of range (accepted: 1..65536)");
+		break;
+	default:
+		break;
+	}
+	return 0;
+}

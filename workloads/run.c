@@ -165,15 +165,18 @@ static bool interrupted(const struct sl_point *pt)
 	       atomic_load_explicit(pt->interrupt, memory_order_relaxed);
 }
 
-/* Wait up to timeout_ns for every started thread's done flag.  Returns the
- * number still running. */
-static unsigned wait_done(struct thread_state *ts, unsigned n,
-			  uint64_t timeout_ns)
+/* Wait up to timeout_ns for every started thread's done flag, waking
+ * sleepers through the shape as it goes.  Returns the number still running. */
+static unsigned wait_done(struct sl_run *run, struct thread_state *ts,
+			  unsigned n, uint64_t timeout_ns)
 {
 	uint64_t start = sl_now_ns();
 
 	for (;;) {
 		unsigned running = 0;
+
+		if (run->shape->wake_all && run->shape_data)
+			run->shape->wake_all(run);
 
 		for (unsigned i = 0; i < n; i++)
 			if (ts[i].started &&
@@ -329,7 +332,9 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 	atomic_init(&run->ready, 0);
 
 	for (; inited < instances; inited++) {
-		struct sl_prim_conf conf = { .nthreads = n };
+		struct sl_prim_conf conf = { .nthreads = n,
+					     .capacity = pt->capacity,
+					     .permits = pt->permits };
 
 		if (prim->init &&
 		    (rc = prim->init(sl_run_obj(run, inited), &conf, err)) < 0) {
@@ -434,7 +439,7 @@ stop_threads:
 		sl_futex_wake(&run->phase, INT_MAX);
 	}
 	{
-		unsigned stuck = wait_done(ts, n, pt->stall_timeout_ns);
+		unsigned stuck = wait_done(run, ts, n, pt->stall_timeout_ns);
 
 		if (stuck) {
 			res->status = SL_STATUS_STUCK;

@@ -58,6 +58,13 @@ struct sl_point {
 	uint64_t think_ns;         /* busy work outside it */
 	unsigned cs_lines;         /* shared cache lines written inside it */
 	unsigned locks;            /* instances; each op picks one at random */
+	unsigned read_pct;         /* rw: share of ops that read, 0..100 */
+	unsigned writers;          /* rw: dedicated writer threads (0: every
+				    * thread mixes reads and writes) */
+	unsigned producers;        /* condvar: producer threads (0: half) */
+	unsigned consumers;        /* condvar: consumer threads (0: the rest) */
+	unsigned capacity;         /* condvar: bounded buffer slots */
+	unsigned permits;          /* sem: K, threads allowed in at once */
 
 	const struct sl_topo *topo;
 	const struct sl_pin_spec *pin;
@@ -70,6 +77,11 @@ struct sl_point {
 	double uncontended_ns;
 	double rmw_ns;
 };
+
+/* Check the point's kind-specific parameters against its thread count and
+ * fill in the derived ones (producers and consumers when only one or none
+ * was given: an even split).  -EINVAL with err naming the option. */
+int sl_point_resolve(struct sl_point *pt, struct sl_err *err);
 
 enum sl_status {
 	SL_STATUS_OK,
@@ -206,6 +218,11 @@ struct sl_shape {
 	int (*verify)(struct sl_run *run, struct sl_worker *const *workers,
 		      struct sl_err *err);
 	void (*teardown)(struct sl_run *run);
+	/* Called by the main thread after the stop flag (and again every few
+	 * milliseconds until every worker returned) to wake workers that sleep
+	 * inside the primitive waiting for each other, e.g. a consumer waiting
+	 * for an item no stopped producer will make.  NULL when not needed. */
+	void (*wake_all)(struct sl_run *run);
 };
 
 /* The shape that drives primitives of kind; NULL when none exists yet. */
