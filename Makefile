@@ -55,7 +55,7 @@ else
 Q := @
 endif
 
-.PHONY: FORCE all check unit cli tsan asan tsan-check asan-check install uninstall clean
+.PHONY: FORCE all check prim-check unit cli tsan asan tsan-check asan-check install uninstall clean
 
 all: $(BIN)
 
@@ -110,7 +110,12 @@ asan-check: asan
 		echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 $$t || fail=1; \
 	done; exit $$fail
 
-check: all unit cli tsan-check asan-check
+# Every primitive's invariant torture, in the normal and the TSan build.
+prim-check: $(BIN) tsan
+	./$(BIN) check --quiet --duration 300ms
+	TSAN_OPTIONS="halt_on_error=1 report_thread_leaks=0" build-tsan/synclab check --quiet --duration 300ms
+
+check: all unit cli prim-check tsan-check asan-check
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

@@ -34,6 +34,7 @@ enum sl_exit {
 };
 
 int cmd_bench(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_topo(int argc, char **argv);
 

@@ -24,6 +24,7 @@ struct sl_cmd {
 
 static const struct sl_cmd commands[] = {
 	{ "bench", cmd_bench, "run primitives under contention: table, CSV, chart" },
+	{ "check", cmd_check, "torture primitives for their invariants (for CI)" },
 	{ "list", cmd_list, "list primitives, CSV columns or counters" },
 	{ "topo", cmd_topo, "show the topology and where threads would be placed" },
 	{ "help", cmd_help, "show help for synclab or one command" },
