@@ -24,9 +24,11 @@ ifeq ($(CI),true)
 WARN     += -Werror
 endif
 
-# hwloc for placement; concurrencykit (ck) for the peer baselines.
-PKG_CFLAGS := $(shell pkg-config --cflags hwloc ck 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs hwloc ck 2>/dev/null || echo -lhwloc -lck)
+# hwloc for placement; concurrencykit (ck) and liburcu for the peer baselines.
+PKG_MODULES := hwloc ck liburcu-qsbr liburcu-memb liburcu-cds
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKG_MODULES) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKG_MODULES) 2>/dev/null || \
+		echo -lhwloc -lck -lurcu-qsbr -lurcu-memb -lurcu-common -lurcu-cds)
 # Debian's libpfm4-dev ships no .pc file; fall back to plain -lpfm.
 PFM_LIBS   := $(shell pkg-config --libs libpfm 2>/dev/null || echo -lpfm)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)

@@ -49,6 +49,8 @@ enum sl_prim_flags {
 	SL_PRIM_NO_EXCLUSION = 1 << 2, /* gives no mutual exclusion (null) */
 	SL_PRIM_HIDDEN = 1 << 3,       /* listed only with --all (broken demos) */
 	SL_PRIM_BASELINE = 1 << 4,     /* another library's implementation */
+	SL_PRIM_LIFO = 1 << 5,         /* queue kind served last-in first-out
+					* (a stack): no per-producer order */
 };
 
 /* What a workload tells the primitive at init time. */

@@ -310,7 +310,10 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 	if (rc < 0)
 		goto out;
 
-	instances = prim->kind == SL_KIND_LOCK && pt->locks ? pt->locks : 1;
+	/* --locks spreads lock and rwlock workloads over K instances; every
+	 * other kind runs one shared object. */
+	instances = (prim->kind == SL_KIND_LOCK || prim->kind == SL_KIND_RWLOCK) &&
+				    pt->locks ? pt->locks : 1;
 	run = zalloc_aligned(sizeof(*run));
 	ts = zalloc_aligned((size_t)n * sizeof(*ts));
 	tstride = sl_prim_tctx_stride(prim);
