@@ -62,6 +62,16 @@ static const struct round cond_rounds[] = {
 	{ .capacity = 16, .producers = 1 },
 	{ .threads = 2, .two_pus = true, .capacity = 4 },
 };
+static const struct round rcu_rounds[] = {
+	{ .read_pct = 50 },
+	{ .threads = 2, .two_pus = true, .read_pct = 50 },
+	{ .read_pct = 99, .writers = 1 },
+};
+static const struct round queue_rounds[] = {
+	{ .producers = 1 },
+	{ .threads = 2, .two_pus = true, .capacity = 2 },
+	{ .producers = 3, .capacity = 4 },
+};
 static const struct round plain_rounds[] = {
 	{ .threads = 0 },
 	{ .threads = 2, .two_pus = true },
@@ -76,6 +86,8 @@ static const struct round *rounds_for(enum sl_prim_kind kind, size_t *n)
 	case SL_KIND_RWLOCK: return ROUNDS(rw_rounds);
 	case SL_KIND_SEM: return ROUNDS(sem_rounds);
 	case SL_KIND_CONDVAR: return ROUNDS(cond_rounds);
+	case SL_KIND_RCU: return ROUNDS(rcu_rounds);
+	case SL_KIND_QUEUE: return ROUNDS(queue_rounds);
 	default: return ROUNDS(plain_rounds);
 	}
 #undef ROUNDS
