@@ -228,6 +228,11 @@ int cmd_check(int argc, char **argv)
 			};
 			struct sl_result res;
 
+			/* A round's split must fit a smaller --threads. */
+			if (pt.producers >= pt.threads)
+				pt.producers = pt.threads - 1;
+			if (pt.writers >= pt.threads)
+				pt.writers = pt.threads - 1;
 			if (sl_point_resolve(&pt, &err) < 0 ||
 			    sl_run_point(&pt, &res, &err) < 0) {
 				printf("FAIL  %-18s round %zu: %s\n", p->name, r + 1, err.msg);
