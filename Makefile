@@ -38,7 +38,8 @@ VERSION_STRING := $(VERSION)$(if $(GIT_REV),+$(GIT_REV))
 COMPILER_STRING := $(CC) $(shell $(CC) -dumpfullversion 2>/dev/null) $(CFLAGS) $(SAN)
 SL_CPPFLAGS := -I. -D_GNU_SOURCE
 ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SAN) $(PKG_CFLAGS) $(SL_CPPFLAGS) -pthread -MMD -MP
-LDLIBS   := $(PKG_LIBS) $(PFM_LIBS) -lm -pthread
+# libatomic: 16-byte atomics (stack-treiber's tagged top) are calls into it.
+LDLIBS   := $(PKG_LIBS) $(PFM_LIBS) -latomic -lm -pthread
 
 LIB_DIRS := util primitives workloads pinning counters reports
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
@@ -104,6 +105,10 @@ tsan:
 tsan-check: tsan
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/test_prims
 	TSAN_OPTIONS="halt_on_error=1" build-tsan/tests/test_run
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/test_sync
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/test_rw
+	TSAN_OPTIONS="halt_on_error=1" build-tsan/tests/test_rcu
+	TSAN_OPTIONS="halt_on_error=1" build-tsan/tests/test_queue
 
 asan:
 	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g" build-asan/synclab $(UNIT_BINS:$(BUILD)/%=build-asan/%)

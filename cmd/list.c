@@ -21,8 +21,9 @@ static const char list_summary[] =
 
 static void flags_text(const struct sl_prim *p, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s%s%s",
+	snprintf(buf, n, "%s%s%s%s",
 		 p->flags & SL_PRIM_FIFO ? "fifo " : "",
+		 p->flags & SL_PRIM_LIFO ? "lifo " : "",
 		 p->flags & SL_PRIM_SLEEPS ? "sleeps " : "",
 		 p->flags & SL_PRIM_NO_EXCLUSION ? "no-exclusion " : "");
 	if (!buf[0])

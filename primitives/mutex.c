@@ -24,9 +24,39 @@
  * happens-before that of the next.  The futex syscalls order nothing by
  * themselves; correctness comes from the kernel's atomic compare in
  * FUTEX_WAIT against the value the unlocker already changed.
+ *
+ * mutex-fair: a FIFO mutex with direct hand-off, an MCS queue whose waiters
+ * sleep.  Each thread's context holds a queue node (a `next` link and a
+ * futex word `state`).  lock swaps its node into `tail`; a NULL predecessor
+ * means the lock was free and is now ours, otherwise the thread links itself
+ * behind the predecessor and waits on its own node: a bounded spin (a
+ * predecessor's short section may end within it), then it marks the node
+ * SLEEP and sleeps on the node's word.  unlock never frees a lock that has a
+ * waiter: it writes GO into the successor's node, which makes the successor
+ * the owner, and wakes it only if it marked itself asleep.  Nobody can barge
+ * (an arriving thread always queues behind the tail), so threads are served
+ * exactly in arrival order and the releasing thread cannot take the lock
+ * straight back.  That is the price: under contention every critical
+ * section is followed by the next owner's reaction time -- a cache-line
+ * transfer when it is spinning, a futex wake-up (microseconds, tens under
+ * virtualisation) when it sleeps, a whole scheduling delay when it is
+ * runnable but preempted -- during which nobody holds the lock, where `mutex`
+ * lets the thread already running carry on.
+ *
+ * Ordering (mutex-fair): the swap into `tail` is acq_rel: acquire pairs with
+ * the release CAS that emptied the queue in fair_unlock (the lock was free);
+ * release publishes the node's reset `next` before a successor that finds
+ * the node in `tail` links itself into it.  The link store is release and
+ * pairs with the acquire load of `next` in fair_unlock, so the successor's
+ * reset `state` is visible before the hand-off overwrites it.  The hand-off
+ * exchange of GO is release and pairs with the waiter's acquire load (or
+ * failed acquire CAS) of its own `state`: one owner's section happens-before
+ * the next one's.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "primitives/futex.h"
@@ -145,4 +175,149 @@ const struct sl_prim sl_prim_mutex = {
 	.lock = { .lock = mutex_lock, .unlock = mutex_unlock,
 		  .trylock = mutex_trylock },
 	.check = mutex_check,
+};
+
+/* --- mutex-fair ----------------------------------------------------------- */
+
+enum { FAIR_WAIT = 0, FAIR_SLEEP = 1, FAIR_GO = 2 };
+
+/* Reads of its own node a waiter makes before it sleeps; as for mutex. */
+#define FAIR_SPIN_READS 100
+/* Polls for a successor's link before unlock starts yielding its CPU. */
+#define FAIR_LINK_SPINS 64
+
+/* One per (thread, lock), in the thread's context. */
+struct fair_node {
+	_Atomic(struct fair_node *) next;
+	_Atomic uint32_t state; /* FAIR_*: the futex word this waiter sleeps on */
+};
+
+struct sl_mutex_fair {
+	_Atomic(struct fair_node *) tail; /* last waiter or the owner; NULL: free */
+};
+
+static int fair_init(void *obj, const struct sl_prim_conf *conf,
+		     struct sl_err *err)
+{
+	struct sl_mutex_fair *m = obj;
+
+	(void)conf;
+	(void)err;
+	atomic_init(&m->tail, NULL);
+	return 0;
+}
+
+/* Wait until the predecessor hands the lock over. */
+static void fair_wait(struct fair_node *me)
+{
+	uint32_t expected = FAIR_WAIT;
+	unsigned pause = 1;
+
+	for (int i = 0; i < FAIR_SPIN_READS; i++) {
+		/* acquire: pairs with the release exchange in fair_unlock */
+		if (atomic_load_explicit(&me->state, memory_order_acquire) == FAIR_GO)
+			return;
+		for (unsigned k = 0; k < pause; k++)
+			sl_cpu_relax();
+		if (pause < 16)
+			pause <<= 1;
+	}
+	/* acquire (on failure: the word is GO): pairs with the release
+	 * exchange in fair_unlock */
+	if (!atomic_compare_exchange_strong_explicit(&me->state, &expected,
+						     FAIR_SLEEP,
+						     memory_order_acquire,
+						     memory_order_acquire))
+		return;
+	/* acquire: pairs with the release exchange in fair_unlock */
+	while (atomic_load_explicit(&me->state, memory_order_acquire) != FAIR_GO)
+		sl_futex_wait(&me->state, FAIR_SLEEP);
+}
+
+static void fair_lock(void *obj, void *tctx)
+{
+	struct sl_mutex_fair *m = obj;
+	struct fair_node *me = tctx, *pred;
+
+	atomic_store_explicit(&me->next, NULL, memory_order_relaxed);
+	atomic_store_explicit(&me->state, FAIR_WAIT, memory_order_relaxed);
+	/* acq_rel: acquire pairs with the release CAS in fair_unlock; release
+	 * orders the reset of me->next before a successor's link store */
+	pred = atomic_exchange_explicit(&m->tail, me, memory_order_acq_rel);
+	if (!pred)
+		return;
+	/* release: pairs with the acquire load of next in fair_unlock */
+	atomic_store_explicit(&pred->next, me, memory_order_release);
+	fair_wait(me);
+}
+
+static bool fair_trylock(void *obj, void *tctx)
+{
+	struct sl_mutex_fair *m = obj;
+	struct fair_node *me = tctx, *expected = NULL;
+
+	atomic_store_explicit(&me->next, NULL, memory_order_relaxed);
+	/* acq_rel: as the exchange in fair_lock */
+	return atomic_compare_exchange_strong_explicit(&m->tail, &expected, me,
+						       memory_order_acq_rel,
+						       memory_order_relaxed);
+}
+
+static void fair_unlock(void *obj, void *tctx)
+{
+	struct sl_mutex_fair *m = obj;
+	struct fair_node *me = tctx, *next, *expected = me;
+
+	/* acquire: pairs with the release link store in fair_lock */
+	next = atomic_load_explicit(&me->next, memory_order_acquire);
+	if (!next) {
+		/* release: pairs with the acquire exchange in fair_lock */
+		if (atomic_compare_exchange_strong_explicit(&m->tail, &expected,
+							    NULL,
+							    memory_order_release,
+							    memory_order_relaxed))
+			return;
+		/* A successor swapped itself into tail and is about to link;
+		 * it may have been preempted in between, so stop spinning
+		 * after a while and give it the CPU. */
+		for (unsigned i = 0;; i++) {
+			/* acquire: pairs with the release link store */
+			next = atomic_load_explicit(&me->next, memory_order_acquire);
+			if (next)
+				break;
+			if (i < FAIR_LINK_SPINS)
+				sl_cpu_relax();
+			else
+				sched_yield();
+		}
+	}
+	/* release: hands the lock and the section to next; pairs with the
+	 * acquire load or CAS of its state in fair_wait */
+	if (atomic_exchange_explicit(&next->state, FAIR_GO,
+				     memory_order_release) == FAIR_SLEEP)
+		sl_futex_wake(&next->state, 1);
+}
+
+static int fair_check(void *obj, struct sl_err *err)
+{
+	struct sl_mutex_fair *m = obj;
+
+	if (atomic_load_explicit(&m->tail, memory_order_relaxed))
+		return sl_err_set(err, -EPROTO,
+				  "mutex-fair queue is not empty after every thread stopped (a thread still holds or waits for the lock)");
+	return 0;
+}
+
+const struct sl_prim sl_prim_mutex_fair = {
+	.name = "mutex-fair",
+	.family = "mutex",
+	.kind = SL_KIND_LOCK,
+	.summary = "FIFO futex mutex: a queue of waiters, each sleeping on its own word; unlock hands over directly, no barging",
+	.flags = SL_PRIM_FIFO | SL_PRIM_SLEEPS,
+	.obj_size = sizeof(struct sl_mutex_fair),
+	.tctx_size = sizeof(struct fair_node),
+	.init = fair_init,
+	.lock = { .lock = fair_lock, .unlock = fair_unlock,
+		  .trylock = fair_trylock },
+	.check = fair_check,
 };

@@ -73,16 +73,33 @@ struct sl_rw_ops {
 	void (*write_unlock)(void *obj, void *tctx);
 };
 
+/*
+ * RCU: every op is called by a thread registered through thread_init (tctx
+ * is its context); synchronize and barrier only outside any read-side
+ * section.  A QSBR flavour treats the time between two quiescent calls as
+ * one long read-side section; synchronize, barrier and defer_free count as
+ * quiescent states for their caller (it holds no reference across them).
+ *
+ * Records handed to defer_free begin with SL_RCU_RECLAIM_BYTES of space the
+ * primitive owns from the call until it calls fn(ptr): room for a list link
+ * or liburcu's struct rcu_head plus fn.  Every workload that defers lays its
+ * records out so (workloads/rcu.c); fn may overwrite that space.
+ */
+#define SL_RCU_RECLAIM_BYTES 32
+
 struct sl_rcu_ops {
 	void (*read_lock)(void *obj, void *tctx);
 	void (*read_unlock)(void *obj, void *tctx);
 	/* Wait until every read-side section begun before the call has ended. */
 	void (*synchronize)(void *obj, void *tctx);
-	/* Run fn(ptr) after a grace period; NULL: the workload synchronizes. */
+	/* Run fn(ptr) after a grace period (ptr: a record as above); NULL: the
+	 * workload synchronizes.  May wait for a grace period itself when
+	 * called outside a read-side section. */
 	void (*defer_free)(void *obj, void *tctx, void (*fn)(void *), void *ptr);
 	/* Announce a quiescent state (QSBR flavours); NULL when not needed. */
 	void (*quiescent)(void *obj, void *tctx);
-	/* Wait for every deferred callback to have run. */
+	/* Wait until every callback the calling thread deferred has run
+	 * (liburcu's waits for every thread's). */
 	void (*barrier)(void *obj, void *tctx);
 };
 

@@ -30,10 +30,22 @@
 #include "workloads/workload.h"
 
 extern const struct sl_shape sl_shape_lock;
+extern const struct sl_shape sl_shape_queue;
+extern const struct sl_shape sl_shape_sem;
+extern const struct sl_shape sl_shape_cond;
+extern const struct sl_shape sl_shape_barrier;
+extern const struct sl_shape sl_shape_rw;
+extern const struct sl_shape sl_shape_rcu;
 
 /* One line per workload shape. */
 static const struct sl_shape *const shapes[] = {
 	&sl_shape_lock,
+	&sl_shape_queue,
+	&sl_shape_sem,
+	&sl_shape_cond,
+	&sl_shape_barrier,
+	&sl_shape_rw,
+	&sl_shape_rcu,
 };
 
 const struct sl_shape *sl_shape_for(enum sl_prim_kind kind)

@@ -14,7 +14,7 @@ placement() {
 	expect_stderr_empty
 	grep -Eq '^PRIMITIVE +KIND +FAMILY' <<<"$output" || flunk "no header: $output"
 	local p
-	for p in null rmw spin mutex pthread-mutex; do
+	for p in null rmw spin-ttas mutex pthread-mutex; do
 		grep -q "^$p " <<<"$output" || flunk "synclab list does not show $p"
 	done
 	! grep -q '^broken-lock ' <<<"$output" || flunk "synclab list shows broken-lock"
