@@ -106,6 +106,7 @@ tsan-check: tsan
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/test_prims
 	TSAN_OPTIONS="halt_on_error=1" build-tsan/tests/test_run
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/test_spin
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/test_mutexes
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/test_sync
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/test_rw
 	TSAN_OPTIONS="halt_on_error=1" build-tsan/tests/test_rcu

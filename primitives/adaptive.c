@@ -14,27 +14,46 @@
  * branch.
  *
  * Policy for a thread that finds the lock held:
- *   1. If the estimated hold is at least the cost of parking and being
- *      woken (AD_PARK_NS), spinning cannot win: park at once.
+ *   1. If the estimated hold exceeds AD_LONG_HOLD_NS (eight times the cost
+ *      of parking and being woken, AD_PARK_NS), a spinner allowed to spin
+ *      for one park's cost would catch the end of fewer than one hold in
+ *      eight: park at once.
  *   2. Otherwise poll the word, the pause between reads doubling up to
  *      AD_PAUSE_MAX (a spinner that polls less often leaves the line with a
  *      running owner, which can then release and retake it without a
  *      transfer).  Stop and park when:
  *      - WAITERS is set: others already sleep, so the lock has more takers
- *        than it can serve by spinning; queue behind them (as `mutex`);
+ *        than it can serve by spinning; queue behind them;
  *      - the same hold (same owner TID and sequence) has lasted longer than
  *        the budget since the spinner first saw it -- AD_SPIN_MULT times the
  *        estimate, at least AD_SPIN_MIN_NS, at most AD_PARK_NS: the owner is
  *        in an unusually long section or not running (preempted).  That time
  *        is a lower bound on how long the owner has held the lock so far; a
- *        new hold, even by the same thread, restarts it;
+ *        new hold, even by the same thread, restarts it.  Capping it at the
+ *        cost of a park is the classic competitive rule (never spend more
+ *        waiting than blocking would have cost), and it pays even for holds
+ *        longer than that: a spinner arrives at a random point of the hold
+ *        and often sees its end, and every sleeper costs the owner a
+ *        FUTEX_WAKE on its unlock path (2 threads, 20 us sections, 10 us
+ *        park cost: parking at once when the estimate exceeded it gave 86%
+ *        of mutex's throughput, spinning for up to one park 93%);
  *      - the spin has lasted AD_SPIN_CAP_NS in all, however often the lock
  *        changed hands meanwhile (a thread that keeps losing the race to a
- *        running owner queues in the kernel instead);
- *      - after the first AD_GRACE_NS (a short hold's worth of polling, which
- *        costs no shared write), CPUs less one threads already count as
- *        spinners in the atomic spinner count: one more could only take a CPU
- *        from the owner or from the spinner that gets the lock next.
+ *        running owner queues in the kernel instead).
+ *      After the first AD_GRACE_NS (a short hold's worth of polling, which
+ *      costs no shared write) the spinner must count itself in the atomic
+ *      spinner count, which never exceeds the CPUs the lock's threads run on
+ *      less one: one more spinner could only take a CPU from the owner.  A
+ *      counted spinner stamps the time at every poll, and a count whose
+ *      stamps have all gone stale (its spinners were preempted) does not
+ *      hold others back.  A thread that finds the count full does not spin:
+ *      the owner is then likely runnable but without a CPU, so it yields its
+ *      own (sched_yield) and looks again, still under the budget and the cap
+ *      above.  Yielding rather than sleeping matters when threads outnumber
+ *      CPUs: a sleeper costs the owner a FUTEX_WAKE at its next unlock, on
+ *      the lock's critical path; with 16 threads on 2 PUs, parking at a full
+ *      count slept and woke 20 to 30 times as often as yielding does and
+ *      cost up to 15% of the throughput.
  *   3. Parking is `mutex`'s slow path with CASes (the owner's TID must
  *      survive): set WAITERS, FUTEX_WAIT on the word.  unlock wakes one
  *      sleeper when it finds WAITERS.  A thread that has slept takes the
@@ -46,11 +65,28 @@
  * Ordering: every acquiring CAS is acquire and pairs with the release
  * exchange in ad_unlock.  `hold_est` is written only by owners (relaxed: the
  * lock orders successive owners) and read by spinners as a hint (relaxed: a
- * stale value only changes how long someone spins); the spinner count is a
- * relaxed hint too.  Lost wake-ups are excluded as in `mutex`: the kernel
- * compares the word with the value that carried WAITERS.
+ * stale value only changes how long someone spins); the spinner count and
+ * spin_beat are relaxed hints too.  Lost wake-ups are excluded as in
+ * `mutex`: the kernel compares the word with the value that carried WAITERS.
  *
- * MEASUREMENTS-TBD
+ * Measured on a 2-vCPU KVM guest (AMD EPYC, PAUSE ~25 ns), one invocation
+ * per line, median of 7 repetitions of 300 ms, --counters none:
+ *   short sections, threads <= CPUs: `bench adaptive,spin-ttas,spin-tas,
+ *   spin-ticket,spin-mcs,spin-clh,pthread-spin,ck-ticket,ck-mcs,mutex
+ *   --threads 1,2 --cs-ns 50`
+ *     1 thread:  adaptive 17.5M ops/s, best spinlock 17.7M (spin-ticket):
+ *                99%; mutex 17.5M
+ *     2 threads: adaptive 16.1M, best spinlock 17.4M (spin-ttas): 93%;
+ *                mutex 16.9M, FIFO spinlocks 8.2M..9.7M
+ *     (a second invocation: 24.8M against 24.8M, and 23.8M against 22.4M)
+ *   threads far beyond CPUs, `--threads 16`:
+ *     empty section: adaptive 119M, mutex 72.1M; --cs-ns 50: 15.2M, 11.8M
+ *   long sections, `--threads 2 --cs-ns 20000`:
+ *     adaptive 44.4k, mutex 44.1k, pthread-adaptive 38.4k; fairness 0.96
+ *     against mutex's 0.50 (it lets one thread starve)
+ * The guest shares its host with other work: the same command varied by up
+ * to 30% between invocations, and a run whose load changed half-way could
+ * put either lock 25% ahead.
  */
 #include <errno.h>
 #include <sched.h>
@@ -72,10 +108,14 @@
 
 /* One acquisition in AD_SAMPLE (a power of two) is timed. */
 #define AD_SAMPLE 32
-/* What parking costs: FUTEX_WAIT, a wake-up and the switch back in.  A few
- * microseconds on bare metal, tens under virtualisation; spinning longer
- * than this on one hold is never cheaper than sleeping through it. */
-#define AD_PARK_NS 10000
+/* What parking costs: FUTEX_WAIT, the owner's FUTEX_WAKE and the switch
+ * back in.  A few microseconds on bare metal, tens under virtualisation
+ * (an IPI to a halted vCPU exits to the host); spinning longer than this on
+ * one hold is never cheaper than sleeping through it.  The value leans to
+ * the guest: on the 2-vCPU KVM guest below, 2 threads with 20 us sections
+ * ran 10-20% faster with 20 us than with 10 us, and the other cases
+ * measured did not move beyond the noise. */
+#define AD_PARK_NS 20000
 /* Spin budget per hold: this multiple of the estimate, within
  * [AD_SPIN_MIN_NS, AD_PARK_NS]. */
 #define AD_SPIN_MULT 4
@@ -85,11 +125,16 @@
 /* A spinner polls at first without counting itself against the limit, so
  * that waiting out one short hold costs no shared read-modify-write. */
 #define AD_GRACE_NS 1000
+/* A counted spinner that has not polled for this long is off its CPU. */
+#define AD_STALE_NS 20000
 /* Most pause instructions between two polls of the word. */
 #define AD_PAUSE_MAX 64
 /* Samples are clamped here: one preempted hold must not turn spinning off
  * for thousands of acquisitions. */
-#define AD_SAMPLE_MAX_NS (4 * AD_PARK_NS)
+#define AD_SAMPLE_MAX_NS (16 * AD_PARK_NS)
+/* Holds this long are waited out asleep from the start: a spinner that may
+ * spin for AD_PARK_NS would catch the end of fewer than one in eight. */
+#define AD_LONG_HOLD_NS (8 * AD_PARK_NS)
 
 #define AD_CPU_WORDS (CPU_SETSIZE / 64)
 
@@ -98,13 +143,15 @@ struct sl_adaptive {
 	alignas(SL_CACHELINE) _Atomic uint32_t word; /* 0: free */
 	_Atomic uint64_t hold_est;  /* EWMA of the hold, clock ticks */
 	/* Read-only after init. */
-	uint64_t park_ticks, spin_min_ticks, spin_cap_ticks, sample_max_ticks;
-	uint64_t grace_ticks;
+	uint64_t park_ticks, long_hold_ticks, spin_min_ticks, spin_cap_ticks;
+	uint64_t sample_max_ticks;
+	uint64_t grace_ticks, stale_ticks;
 	/* CPUs the lock's threads may run on, less one; raised as threads
 	 * register (their affinity is known only once they are bound). */
 	_Atomic uint32_t max_spinners;
-	/* Touched once per long spin, kept off the owners' line. */
+	/* Spinners' bookkeeping, kept off the owners' line. */
 	alignas(SL_CACHELINE) _Atomic uint32_t spinners;
+	_Atomic uint64_t spin_beat; /* clock at a counted spinner's last poll */
 	/* The union of the registered threads' affinities (thread_init only). */
 	alignas(SL_CACHELINE) _Atomic uint64_t cpus[AD_CPU_WORDS];
 };
@@ -153,14 +200,17 @@ static int ad_init(void *obj, const struct sl_prim_conf *conf,
 	atomic_init(&m->word, 0);
 	atomic_init(&m->hold_est, 0);
 	atomic_init(&m->spinners, 0);
+	atomic_init(&m->spin_beat, 0);
 	atomic_init(&m->max_spinners, 0);
 	for (unsigned i = 0; i < AD_CPU_WORDS; i++)
 		atomic_init(&m->cpus[i], 0);
 	m->park_ticks = (uint64_t)(AD_PARK_NS * tpn);
+	m->long_hold_ticks = (uint64_t)(AD_LONG_HOLD_NS * tpn);
 	m->spin_min_ticks = (uint64_t)(AD_SPIN_MIN_NS * tpn);
 	m->spin_cap_ticks = (uint64_t)(AD_SPIN_CAP_NS * tpn);
 	m->sample_max_ticks = (uint64_t)(AD_SAMPLE_MAX_NS * tpn);
 	m->grace_ticks = (uint64_t)(AD_GRACE_NS * tpn);
+	m->stale_ticks = (uint64_t)(AD_STALE_NS * tpn);
 	return 0;
 }
 
@@ -213,17 +263,29 @@ static inline void ad_acquired(struct ad_tctx *t)
 		t->t0 = ad_clock() | 1; /* never 0: 0 means "not sampled" */
 }
 
-/* Count the caller as a spinner unless that would exceed the limit. */
-static bool ad_register(struct sl_adaptive *m)
+/* Count the caller as a spinner unless the limit is reached by spinners
+ * that still run.  A registered spinner stamps spin_beat at every poll; when
+ * no stamp is recent, every counted spinner is off its CPU (preempted while
+ * spinning, the common case when threads outnumber PUs) and leaves a CPU
+ * free, so the caller may take a place beyond the limit. */
+static bool ad_register(struct sl_adaptive *m, uint64_t now)
 {
 	uint32_t max = atomic_load_explicit(&m->max_spinners, memory_order_relaxed);
 
-	if (atomic_load_explicit(&m->spinners, memory_order_relaxed) >= max)
+	if (atomic_load_explicit(&m->spinners, memory_order_relaxed) < max) {
+		if (atomic_fetch_add_explicit(&m->spinners, 1,
+					      memory_order_relaxed) < max)
+			goto counted;
+		atomic_fetch_sub_explicit(&m->spinners, 1, memory_order_relaxed);
+	}
+	if ((int64_t)(now - atomic_load_explicit(&m->spin_beat,
+						 memory_order_relaxed)) <
+	    (int64_t)m->stale_ticks)
 		return false;
-	if (atomic_fetch_add_explicit(&m->spinners, 1, memory_order_relaxed) < max)
-		return true;
-	atomic_fetch_sub_explicit(&m->spinners, 1, memory_order_relaxed);
-	return false;
+	atomic_fetch_add_explicit(&m->spinners, 1, memory_order_relaxed);
+counted:
+	atomic_store_explicit(&m->spin_beat, now, memory_order_relaxed);
+	return true;
 }
 
 /* Spin for the lock under the policy in the header; false: park instead.
@@ -236,7 +298,7 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters)
 	unsigned pause = 1;
 	bool got = false, registered = false;
 
-	if (est >= m->park_ticks ||
+	if (est >= m->long_hold_ticks ||
 	    atomic_load_explicit(&m->max_spinners, memory_order_relaxed) == 0)
 		return false;
 	budget = est * AD_SPIN_MULT;
@@ -268,9 +330,18 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters)
 		}
 		if (now - start > m->spin_cap_ticks)
 			break;
-		if (!registered && now - start > m->grace_ticks &&
-		    !(registered = ad_register(m)))
-			break;
+		if (registered) {
+			atomic_store_explicit(&m->spin_beat, now,
+					      memory_order_relaxed);
+		} else if (now - start > m->grace_ticks &&
+			   !(registered = ad_register(m, now))) {
+			/* Running spinners fill the CPUs less one, so the
+			 * owner may well be waiting for a CPU, often this
+			 * one's: offer it, then look again.  The budget and
+			 * the cap still decide when to park. */
+			sched_yield();
+			continue;
+		}
 		for (unsigned k = 0; k < pause; k++)
 			sl_cpu_relax();
 		if (pause < AD_PAUSE_MAX)

@@ -4,7 +4,8 @@
  * no spinning before it sleeps.  pthread-adaptive is
  * PTHREAD_MUTEX_ADAPTIVE_NP: before sleeping, a contender polls the word
  * with exponential backoff for up to twice a per-mutex running average of
- * past spins plus 10 rounds, capped at 100 (glibc.pthread.mutex_spin_count).  pthread-pi is a
+ * past spins plus 10 rounds, capped at 100 (glibc.pthread.mutex_spin_count).
+ * pthread-pi is a
  * PTHREAD_PRIO_INHERIT mutex: the futex word holds the owner's TID and every
  * contended lock or unlock goes through FUTEX_LOCK_PI / FUTEX_UNLOCK_PI, where
  * the kernel hands the lock directly to the top waiter and lends a blocked

@@ -566,7 +566,8 @@ static void test_sleeping_locks_through_runner(void **state)
 
 /* adaptive in both of its regimes and across its switch: short sections
  * with threads <= PUs (it spins), 8 threads on 2 PUs (the spinner limit
- * parks most), long sections (it parks at once), many instances, and every
+ * holds most back), sections longer than a park (it spins for a park's
+ * cost) and far longer (it parks at once), many instances, and every
  * thread on one PU (no spinner at all: the limit is the PUs less one). */
 static void test_adaptive_regimes(void **state)
 {
@@ -586,6 +587,10 @@ static void test_adaptive_regimes(void **state)
 	pt.cs_ns = 30000;
 	pt.think_ns = 2000;
 	run_ok(&pt, "8 threads, 30 us sections");
+	pt = point(p, 3);
+	pt.cs_ns = 250000;
+	pt.duration_ns = 100 * SL_NS_PER_MS;
+	run_ok(&pt, "3 threads, 250 us sections");
 	pt = point(p, 4);
 	pt.cs_ns = 200;
 	pt.locks = 3;
