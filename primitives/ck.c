@@ -23,23 +23,8 @@
 #include <ck_spinlock.h>
 
 #include "primitives/prim.h"
+#include "util/tsan.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define CK_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CK_TSAN 1
-#endif
-#endif
-
-#ifdef CK_TSAN
-#include <sanitizer/tsan_interface.h>
-#define ck_tsan_acquire(p) __tsan_acquire(p)
-#define ck_tsan_release(p) __tsan_release(p)
-#else
-#define ck_tsan_acquire(p) ((void)(p))
-#define ck_tsan_release(p) ((void)(p))
-#endif
 
 /* --- ck-ticket ----------------------------------------------------------- */
 
@@ -56,7 +41,7 @@ static void ckt_lock(void *obj, void *tctx)
 {
 	(void)tctx;
 	ck_spinlock_ticket_lock(obj);
-	ck_tsan_acquire(obj);
+	sl_tsan_acquire(obj);
 }
 
 #ifdef CK_F_SPINLOCK_TICKET_TRYLOCK
@@ -65,7 +50,7 @@ static bool ckt_trylock(void *obj, void *tctx)
 	(void)tctx;
 	if (!ck_spinlock_ticket_trylock(obj))
 		return false;
-	ck_tsan_acquire(obj);
+	sl_tsan_acquire(obj);
 	return true;
 }
 #define CKT_TRYLOCK ckt_trylock
@@ -76,7 +61,7 @@ static bool ckt_trylock(void *obj, void *tctx)
 static void ckt_unlock(void *obj, void *tctx)
 {
 	(void)tctx;
-	ck_tsan_release(obj);
+	sl_tsan_release(obj);
 	ck_spinlock_ticket_unlock(obj);
 }
 
@@ -115,20 +100,20 @@ static int ckm_init(void *obj, const struct sl_prim_conf *conf,
 static void ckm_lock(void *obj, void *tctx)
 {
 	ck_spinlock_mcs_lock(obj, tctx);
-	ck_tsan_acquire(obj);
+	sl_tsan_acquire(obj);
 }
 
 static bool ckm_trylock(void *obj, void *tctx)
 {
 	if (!ck_spinlock_mcs_trylock(obj, tctx))
 		return false;
-	ck_tsan_acquire(obj);
+	sl_tsan_acquire(obj);
 	return true;
 }
 
 static void ckm_unlock(void *obj, void *tctx)
 {
-	ck_tsan_release(obj);
+	sl_tsan_release(obj);
 	ck_spinlock_mcs_unlock(obj, tctx);
 }
 

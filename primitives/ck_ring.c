@@ -27,15 +27,9 @@
 #include <ck_ring.h>
 
 #include "primitives/prim.h"
+#include "util/tsan.h"
 #include "util/atomics.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define CKR_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CKR_TSAN 1
-#endif
-#endif
 
 #define CKR_MAX_CAPACITY (1u << 30)
 
@@ -107,7 +101,7 @@ static int ckr_check(void *obj, struct sl_err *err)
 
 static bool ckr_supported(char *why, size_t n)
 {
-#ifdef CKR_TSAN
+#ifdef SL_TSAN
 	snprintf(why, n, "not under ThreadSanitizer: ck's inline-assembly atomics are invisible to it");
 	return false;
 #else

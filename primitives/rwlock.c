@@ -74,6 +74,7 @@
 
 #include "primitives/futex.h"
 #include "primitives/prim.h"
+#include "util/tsan.h"
 #include "util/atomics.h"
 
 #define RW_WRITER 0x1u
@@ -492,22 +493,6 @@ const struct sl_prim sl_prim_pthread_rwlock = {
  * lock's, an acquire takes all of it), so the tests' plain protected data is
  * judged against the lock's real ordering.  No effect in other builds.
  */
-#if defined(__SANITIZE_THREAD__)
-#define CK_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CK_TSAN 1
-#endif
-#endif
-#ifdef CK_TSAN
-#include <sanitizer/tsan_interface.h>
-#define ck_tsan_acquire(p) __tsan_acquire(p)
-#define ck_tsan_release(p) __tsan_release(p)
-#else
-#define ck_tsan_acquire(p) ((void)(p))
-#define ck_tsan_release(p) ((void)(p))
-#endif
-
 static int ckrw_init(void *obj, const struct sl_prim_conf *conf,
 		     struct sl_err *err)
 {
@@ -521,13 +506,13 @@ static void ckrw_read_lock(void *obj, void *tctx)
 {
 	(void)tctx;
 	ck_rwlock_read_lock(obj);
-	ck_tsan_acquire(obj);
+	sl_tsan_acquire(obj);
 }
 
 static void ckrw_read_unlock(void *obj, void *tctx)
 {
 	(void)tctx;
-	ck_tsan_release(obj);
+	sl_tsan_release(obj);
 	ck_rwlock_read_unlock(obj);
 }
 
@@ -535,13 +520,13 @@ static void ckrw_write_lock(void *obj, void *tctx)
 {
 	(void)tctx;
 	ck_rwlock_write_lock(obj);
-	ck_tsan_acquire(obj);
+	sl_tsan_acquire(obj);
 }
 
 static void ckrw_write_unlock(void *obj, void *tctx)
 {
 	(void)tctx;
-	ck_tsan_release(obj);
+	sl_tsan_release(obj);
 	ck_rwlock_write_unlock(obj);
 }
 

@@ -41,6 +41,7 @@
 #include <urcu/urcu-qsbr.h>
 
 #include "primitives/prim.h"
+#include "util/tsan.h"
 #include "util/atomics.h"
 
 /* urcu/call-rcu.h is included once, under the first flavour's names, so the
@@ -49,13 +50,6 @@ void urcu_qsbr_call_rcu(struct rcu_head *head,
 			void (*func)(struct rcu_head *head));
 void urcu_qsbr_barrier(void);
 
-#if defined(__SANITIZE_THREAD__)
-#define SL_UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SL_UNDER_TSAN 1
-#endif
-#endif
 
 struct urcu_obj {
 	/* Written by updaters and the call_rcu thread, read by the check. */
@@ -134,7 +128,7 @@ static int urcu_check(void *obj, struct sl_err *err)
 
 static bool urcu_supported(char *why, size_t n)
 {
-#ifdef SL_UNDER_TSAN
+#ifdef SL_TSAN
 	snprintf(why, n,
 		 "liburcu is not instrumented for ThreadSanitizer: its grace periods would read as races");
 	return false;

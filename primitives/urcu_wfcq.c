@@ -28,24 +28,9 @@
 #include <urcu/wfcqueue.h>
 
 #include "primitives/prim.h"
+#include "util/tsan.h"
 #include "util/atomics.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define WFCQ_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define WFCQ_TSAN 1
-#endif
-#endif
-
-#ifdef WFCQ_TSAN
-#include <sanitizer/tsan_interface.h>
-#define wfcq_tsan_acquire(p) __tsan_acquire(p)
-#define wfcq_tsan_release(p) __tsan_release(p)
-#else
-#define wfcq_tsan_acquire(p) ((void)(p))
-#define wfcq_tsan_release(p) ((void)(p))
-#endif
 
 struct wfcq_item {
 	struct cds_wfcq_node node;
@@ -88,7 +73,7 @@ static bool wfcq_enqueue(void *obj, void *tctx, uint64_t item)
 		return false;
 	cds_wfcq_node_init(&it->node);
 	it->value = item;
-	wfcq_tsan_release(it);
+	sl_tsan_release(it);
 	cds_wfcq_enqueue(&q->head, &q->tail, &it->node);
 	return true;
 }
@@ -103,7 +88,7 @@ static bool wfcq_dequeue(void *obj, void *tctx, uint64_t *item)
 	if (!n)
 		return false;
 	it = caa_container_of(n, struct wfcq_item, node);
-	wfcq_tsan_acquire(it);
+	sl_tsan_acquire(it);
 	*item = it->value;
 	free(it);
 	return true;
