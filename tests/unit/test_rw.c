@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tests/unit/prim_fixture.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -68,42 +70,11 @@ static bool testable(const struct sl_prim *p)
 	       (!p->supported || p->supported((char[192]){ 0 }, 192));
 }
 
-static void *new_obj(const struct sl_prim *p, unsigned nthreads)
-{
-	void *obj = aligned_alloc(SL_SLOT_ALIGN, sl_prim_obj_stride(p));
-	struct sl_prim_conf conf = { .nthreads = nthreads };
-	struct sl_err err;
-
-	assert_non_null(obj);
-	memset(obj, 0, sl_prim_obj_stride(p));
-	if (p->init)
-		assert_int_equal(p->init(obj, &conf, &err), 0);
-	return obj;
-}
-
-static void *new_tctx(const struct sl_prim *p, void *obj)
-{
-	void *t = aligned_alloc(SL_SLOT_ALIGN, sl_prim_tctx_stride(p));
-
-	assert_non_null(t);
-	memset(t, 0, sl_prim_tctx_stride(p));
-	if (p->thread_init)
-		p->thread_init(obj, t);
-	return t;
-}
-
 static void free_tctx(const struct sl_prim *p, void *obj, void *t)
 {
 	if (p->thread_fini)
 		p->thread_fini(obj, t);
 	free(t);
-}
-
-static void free_obj(const struct sl_prim *p, void *obj)
-{
-	if (p->destroy)
-		p->destroy(obj);
-	free(obj);
 }
 
 static void test_registry(void **state)
