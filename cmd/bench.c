@@ -32,6 +32,8 @@ struct bench_conf {
 	uint64_t repeat;
 	uint64_t cs_ns, think_ns, cs_lines, locks;
 	uint64_t read_pct, writers, producers, consumers, capacity, permits;
+	uint64_t latency_period;
+	bool latency;
 	const char *pin, *counters, *csv, *plot;
 	bool quiet, help;
 };
@@ -117,6 +119,7 @@ static int make_point(struct sl_point *pt, const struct bench_conf *c,
 		.consumers = (unsigned)c->consumers,
 		.capacity = (unsigned)c->capacity,
 		.permits = (unsigned)c->permits,
+		.lat_period = c->latency ? (unsigned)c->latency_period : 0,
 		.interrupt = &sl_interrupt_flag,
 	};
 	return sl_point_resolve(pt, err);
@@ -259,6 +262,7 @@ int cmd_bench(int argc, char **argv)
 		.read_pct = 90,
 		.capacity = 16,
 		.permits = 2,
+		.latency_period = 100,
 		.pin = "compact",
 		.counters = "default",
 	};
@@ -291,6 +295,10 @@ int cmd_bench(int argc, char **argv)
 		  "condvars, bounded queues: buffer slots" },
 		{ "permits", 0, SL_OPT_COUNT, &c.permits, 1, 65536, "K",
 		  "semaphores: permits, the threads allowed in at once" },
+		{ "latency", 'L', SL_OPT_FLAG, &c.latency, 0, 0, NULL,
+		  "sample latency (lock acquire, queue enqueue->dequeue, workqueue submit->start) into histograms: lat_* columns" },
+		{ "latency-period", 0, SL_OPT_COUNT, &c.latency_period, 1, 1000000, "N",
+		  "with --latency: time about one op in N (1: every op)" },
 		{ "pin", 'p', SL_OPT_STRING, &c.pin, 0, 0, "POLICY",
 		  "compact, scatter, none, or a PU list like 0,2,4-7" },
 		{ "counters", 'c', SL_OPT_STRING, &c.counters, 0, 0, "LIST",

@@ -152,6 +152,14 @@ static void put_cpus(char *buf, size_t n, const struct sl_result *res)
 	}
 }
 
+/* A latency quantile; empty without samples (a point whose ops were all
+ * outside the sampled ones has none). */
+static void put_quantile(char *buf, size_t n, const struct sl_hist *h, double q)
+{
+	if (h && h->count)
+		put_num(buf, n, "%.0f", sl_hist_quantile(h, q));
+}
+
 /* The columns that exist only for a completed measurement. */
 static bool is_measured(enum col_id id)
 {
@@ -170,6 +178,13 @@ static bool is_measured(enum col_id id)
 	case COL_cpu_migrations:
 	case COL_vol_ctx_switches:
 	case COL_invol_ctx_switches:
+	case COL_lat_samples:
+	case COL_lat_p50_ns:
+	case COL_lat_p90_ns:
+	case COL_lat_p99_ns:
+	case COL_lat_p999_ns:
+	case COL_lat_max_ns:
+	case COL_clock_ns:
 		return true;
 	default:
 		return false;
@@ -294,6 +309,33 @@ void sl_column_format(size_t i, const struct sl_row *row, char *buf, size_t n)
 		break;
 	case COL_invol_ctx_switches:
 		put(buf, n, "%ld", res->invol_cs);
+		break;
+	case COL_latency_period:
+		if (pt->lat_period)
+			put(buf, n, "%u", pt->lat_period);
+		break;
+	case COL_lat_samples:
+		if (res->lat)
+			put(buf, n, "%" PRIu64, res->lat->count);
+		break;
+	case COL_lat_p50_ns:
+		put_quantile(buf, n, res->lat, 0.5);
+		break;
+	case COL_lat_p90_ns:
+		put_quantile(buf, n, res->lat, 0.9);
+		break;
+	case COL_lat_p99_ns:
+		put_quantile(buf, n, res->lat, 0.99);
+		break;
+	case COL_lat_p999_ns:
+		put_quantile(buf, n, res->lat, 0.999);
+		break;
+	case COL_lat_max_ns:
+		put_quantile(buf, n, res->lat, 1.0);
+		break;
+	case COL_clock_ns:
+		if (res->lat)
+			put_num(buf, n, "%.2f", res->clock_ns);
 		break;
 	case COL_uncontended_ns:
 		put_num(buf, n, "%.2f", pt->uncontended_ns);

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/clock.h"
 #include "workloads/workload.h"
 
 struct protected_line {
@@ -88,8 +89,12 @@ static void lock_body(struct sl_worker *w)
 				     : (unsigned)(sl_rng_next(&w->rng) % instances);
 		struct protected_line *pl = &d->line[(size_t)k * lines];
 		void *obj = sl_run_obj(run, k);
+		const bool timed = sl_lat_due(w);
+		const uint64_t t0 = timed ? sl_now_ns() : 0;
 
 		ops->lock(obj, w->tctx[k]);
+		if (timed)
+			sl_lat_record(w, sl_now_ns() - t0);
 		if (exclusive)
 			atomic_store_explicit(&pl->owner, me, memory_order_relaxed);
 		for (unsigned i = 0; i < lines; i++)

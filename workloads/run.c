@@ -93,6 +93,20 @@ bool sl_worker_phase_change(struct sl_worker *w, unsigned phase)
 	return phase < SL_PHASE_STOP;
 }
 
+bool sl_lat_resample(struct sl_worker *w)
+{
+	uint64_t period = w->run->pt->lat_period;
+
+	if (!w->lat) {
+		w->lat_countdown = UINT64_MAX;
+		return false;
+	}
+	/* Uniform in 1..2*period-1: mean period, never in step with a cycle
+	 * of the workload. */
+	w->lat_countdown = 1 + sl_rng_next(&w->rng) % (2 * period - 1);
+	return w->seen_phase == SL_PHASE_MEASURE;
+}
+
 void sl_worker_fail(struct sl_worker *w, const char *fmt, ...)
 {
 	va_list ap;
@@ -222,6 +236,8 @@ void sl_result_release(struct sl_result *res)
 {
 	free(res->thread);
 	res->thread = NULL;
+	free(res->lat);
+	res->lat = NULL;
 }
 
 static void *zalloc_aligned(size_t n)
@@ -292,6 +308,7 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 
 	memset(res, 0, sizeof(*res));
 	res->threads = n;
+	res->clock_ns = NAN;
 	for (unsigned i = 0; i < SL_MAX_EVENTS; i++)
 		res->counter[i] = NAN;
 	if (n == 0)
@@ -372,7 +389,14 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 		/* Distinct non-zero seeds; xorshift must never start at 0. */
 		w->rng = 0x9e3779b97f4a7c15ull * (i + 1) ^ (uint64_t)pt->rep << 32;
 		w->tctx = calloc(instances, sizeof(void *));
-		if (!w->tctx) {
+		w->lat_countdown = UINT64_MAX;
+		if (pt->lat_period) {
+			w->lat = aligned_alloc(SL_CACHELINE, sizeof(*w->lat));
+			if (w->lat)
+				sl_hist_init(w->lat);
+			w->lat_countdown = 1 + sl_rng_next(&w->rng) % pt->lat_period;
+		}
+		if (!w->tctx || (pt->lat_period && !w->lat)) {
 			rc = sl_err_set(err, -ENOMEM, "out of memory");
 			goto stop_threads;
 		}
@@ -475,6 +499,17 @@ stop_threads:
 		counters_open = false;
 	}
 	fill_figures(res, ts, ops0, ops1, res->window_ns);
+	if (pt->lat_period) {
+		res->lat = aligned_alloc(SL_CACHELINE, sizeof(*res->lat));
+		if (!res->lat) {
+			rc = sl_err_set(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		sl_hist_init(res->lat);
+		for (unsigned i = 0; i < n; i++)
+			sl_hist_merge(res->lat, ts[i].w.lat);
+		res->clock_ns = sl_clock_cost_ns();
+	}
 
 	if (interrupted(pt)) {
 		res->status = SL_STATUS_INTERRUPTED;
@@ -525,8 +560,10 @@ out:
 		for (unsigned k = 0; k < inited; k++)
 			prim->destroy(sl_run_obj(run, k));
 	if (ts)
-		for (unsigned i = 0; i < n; i++)
+		for (unsigned i = 0; i < n; i++) {
 			free(ts[i].w.tctx);
+			free(ts[i].w.lat);
+		}
 	if (run)
 		free(run->objs);
 	free(run);

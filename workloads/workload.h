@@ -21,6 +21,7 @@
 #include "primitives/prim.h"
 #include "util/atomics.h"
 #include "util/err.h"
+#include "util/hist.h"
 
 /* Busy-work calibration: how many iterations of sl_work_loop() take 1 us on
  * this machine, measured at the start of every invocation. */
@@ -65,6 +66,8 @@ struct sl_point {
 	unsigned consumers;        /* condvar: consumer threads (0: the rest) */
 	unsigned capacity;         /* condvar: bounded buffer slots */
 	unsigned permits;          /* sem: K, threads allowed in at once */
+	unsigned lat_period;       /* --latency: time about one op in this
+				    * many (see sl_lat_due); 0: off */
 
 	const struct sl_topo *topo;
 	const struct sl_pin_spec *pin;
@@ -123,6 +126,11 @@ struct sl_result {
 	long vol_cs, invol_cs;    /* sums of the thread values */
 
 	struct sl_thread_result *thread; /* [threads], owned; sl_result_release */
+
+	/* --latency: the workers' samples merged (NULL when off), and the
+	 * cost of one clock read, measured on this run's machine. */
+	struct sl_hist *lat;
+	double clock_ns;
 };
 
 /* Measure one point.  Returns 0 when a result was produced (whatever its
@@ -156,6 +164,10 @@ struct sl_worker {
 	void **tctx;               /* [instances] contexts of this thread */
 	/* The failure a worker hit (an invariant seen broken mid-run). */
 	char failure[160];
+	/* Latency sampling: ops left until the next timed one (never reaches
+	 * 0 when sampling is off), and this worker's histogram (NULL: off). */
+	uint64_t lat_countdown;
+	struct sl_hist *lat;
 	/* Runner-owned: the phase this worker last saw, and its context
 	 * switches when it saw the window open and close. */
 	unsigned seen_phase;
@@ -247,6 +259,33 @@ static inline bool sl_worker_running(struct sl_worker *w)
 	if (__builtin_expect(ph != w->seen_phase, 0))
 		return sl_worker_phase_change(w, ph);
 	return true;
+}
+
+/*
+ * Latency sampling.  A shape times an op only when sl_lat_due() says so:
+ *
+ *	bool timed = sl_lat_due(w);
+ *	uint64_t t0 = timed ? sl_now_ns() : 0;
+ *	ops->lock(obj, ctx);
+ *	if (timed)
+ *		sl_lat_record(w, sl_now_ns() - t0);
+ *
+ * One decrement and a branch per op when off; when on, about one op in
+ * lat_period (the gap is drawn at random so periodic behaviour is not
+ * aliased) reads the clock twice, and only ops inside the measured window
+ * are recorded.  What is timed is the shape's: acquire for locks,
+ * enqueue->dequeue for queues, submit->start for workqueues.
+ */
+bool sl_lat_resample(struct sl_worker *w);
+static inline bool sl_lat_due(struct sl_worker *w)
+{
+	if (__builtin_expect(--w->lat_countdown != 0, 1))
+		return false;
+	return sl_lat_resample(w);
+}
+static inline void sl_lat_record(struct sl_worker *w, uint64_t ns)
+{
+	sl_hist_record(w->lat, ns);
 }
 
 /* Record a worker's failure and stop every worker. */
