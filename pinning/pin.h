@@ -64,6 +64,21 @@ struct sl_pu_info {
 int sl_topo_pu_info(const struct sl_topo *t, int os_index,
 		    struct sl_pu_info *info);
 
+/* How far apart two PUs are, for the hand-off locality of a lock: the
+ * nearest level both share. */
+enum sl_pu_distance {
+	SL_PU_SAME,    /* the same PU (two threads time-sharing it) */
+	SL_PU_SMT,     /* SMT siblings: one core, its L1 and L2 */
+	SL_PU_CACHE,   /* other cores sharing the last-level (L3) cache */
+	SL_PU_NODE,    /* the same NUMA node / package, another L3 */
+	SL_PU_REMOTE,  /* another NUMA node or package */
+	SL_PU_UNKNOWN, /* a PU the topology does not place */
+	SL_PU_DISTANCES
+};
+enum sl_pu_distance sl_pu_distance(const struct sl_pu_info *a,
+				   const struct sl_pu_info *b);
+const char *sl_pu_distance_name(enum sl_pu_distance d);
+
 enum sl_pin_policy {
 	SL_PIN_COMPACT, /* fill a core's PUs, then its cache and package */
 	SL_PIN_SCATTER, /* round-robin over packages, NUMA nodes, cores; SMT last */

@@ -497,6 +497,39 @@ static int ancestor_index(const struct sl_topo *t, hwloc_obj_type_t type,
 	return a ? (int)a->logical_index : -1;
 }
 
+enum sl_pu_distance sl_pu_distance(const struct sl_pu_info *a,
+				   const struct sl_pu_info *b)
+{
+	if (a->os_index < 0 || b->os_index < 0)
+		return SL_PU_UNKNOWN;
+	if (a->os_index == b->os_index)
+		return SL_PU_SAME;
+	/* Logical indices are machine-wide, so equal means the same object;
+	 * -1 (the topology has no such level) never matches. */
+	if (a->core >= 0 && a->core == b->core)
+		return SL_PU_SMT;
+	if (a->l3 >= 0 && a->l3 == b->l3)
+		return SL_PU_CACHE;
+	/* A package boundary is remote even where one NUMA node spans the
+	 * machine (no NUMA information). */
+	if (a->package >= 0 && b->package >= 0 && a->package != b->package)
+		return SL_PU_REMOTE;
+	if (a->numa >= 0 && b->numa >= 0)
+		return a->numa == b->numa ? SL_PU_NODE : SL_PU_REMOTE;
+	if (a->package >= 0 && b->package >= 0)
+		return SL_PU_NODE;
+	return SL_PU_UNKNOWN;
+}
+
+const char *sl_pu_distance_name(enum sl_pu_distance d)
+{
+	static const char *const names[SL_PU_DISTANCES] = {
+		"same-pu", "smt", "shared-cache", "same-node", "remote", "unknown",
+	};
+
+	return (unsigned)d < SL_PU_DISTANCES ? names[d] : "unknown";
+}
+
 int sl_topo_pu_info(const struct sl_topo *t, int os_index,
 		    struct sl_pu_info *info)
 {

@@ -160,6 +160,22 @@ static void put_quantile(char *buf, size_t n, const struct sl_hist *h, double q)
 		put_num(buf, n, "%.0f", sl_hist_quantile(h, q));
 }
 
+/* A hand-off locality share in percent of the hand-offs whose PUs were
+ * placed; empty when none were. */
+static void put_share(char *buf, size_t n, const struct sl_handoff *h,
+		      enum sl_pu_distance d)
+{
+	uint64_t placed = 0;
+
+	if (!h)
+		return;
+	for (unsigned i = 0; i < SL_PU_DISTANCES; i++)
+		if (i != SL_PU_UNKNOWN)
+			placed += h->where[i];
+	if (placed)
+		put(buf, n, "%.1f", 100.0 * (double)h->where[d] / (double)placed);
+}
+
 /* The columns that exist only for a completed measurement. */
 static bool is_measured(enum col_id id)
 {
@@ -185,6 +201,14 @@ static bool is_measured(enum col_id id)
 	case COL_lat_p999_ns:
 	case COL_lat_max_ns:
 	case COL_clock_ns:
+	case COL_handoff_samples:
+	case COL_handoff_p50_ns:
+	case COL_handoff_p99_ns:
+	case COL_handoff_same_pu_pct:
+	case COL_handoff_smt_pct:
+	case COL_handoff_cache_pct:
+	case COL_handoff_node_pct:
+	case COL_handoff_remote_pct:
 		return true;
 	default:
 		return false;
@@ -336,6 +360,32 @@ void sl_column_format(size_t i, const struct sl_row *row, char *buf, size_t n)
 	case COL_clock_ns:
 		if (res->lat)
 			put_num(buf, n, "%.2f", res->clock_ns);
+		break;
+	case COL_handoff_samples:
+		if (res->handoff && pt->prim && pt->prim->kind == SL_KIND_LOCK &&
+		    !(pt->prim->flags & SL_PRIM_NO_EXCLUSION))
+			put(buf, n, "%" PRIu64, res->handoff->hist.count);
+		break;
+	case COL_handoff_p50_ns:
+		put_quantile(buf, n, res->handoff ? &res->handoff->hist : NULL, 0.5);
+		break;
+	case COL_handoff_p99_ns:
+		put_quantile(buf, n, res->handoff ? &res->handoff->hist : NULL, 0.99);
+		break;
+	case COL_handoff_same_pu_pct:
+		put_share(buf, n, res->handoff, SL_PU_SAME);
+		break;
+	case COL_handoff_smt_pct:
+		put_share(buf, n, res->handoff, SL_PU_SMT);
+		break;
+	case COL_handoff_cache_pct:
+		put_share(buf, n, res->handoff, SL_PU_CACHE);
+		break;
+	case COL_handoff_node_pct:
+		put_share(buf, n, res->handoff, SL_PU_NODE);
+		break;
+	case COL_handoff_remote_pct:
+		put_share(buf, n, res->handoff, SL_PU_REMOTE);
 		break;
 	case COL_uncontended_ns:
 		put_num(buf, n, "%.2f", pt->uncontended_ns);

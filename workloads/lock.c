@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,16 @@
 struct protected_line {
 	alignas(SL_CACHELINE) _Atomic uint64_t count;
 	_Atomic uint64_t owner; /* id + 1 of the thread inside; 0 when none */
+	/* Hand-off sampling (--latency), first line of an instance only.
+	 * stamp_want counts sampled acquirers waiting; while it is non-zero
+	 * every owner stamps its release (time, PU, and the count it leaves)
+	 * just before unlocking.  The stamp is protected by the lock itself;
+	 * stamp_want is written by waiters outside it (relaxed RMWs: it only
+	 * asks for stamps, a late one costs a sample, never a wrong one,
+	 * because the acquirer checks the count it finds against the stamp). */
+	_Atomic uint64_t stamp_want;
+	_Atomic uint64_t release_ns, release_count;
+	_Atomic int release_pu;
 };
 
 struct lock_data {
@@ -71,6 +82,17 @@ static inline void bump(_Atomic uint64_t *v)
 			      memory_order_relaxed);
 }
 
+/* Called by the owner just before unlocking while a sampled acquirer
+ * waits. */
+static void stamp_release(struct protected_line *pl)
+{
+	atomic_store_explicit(&pl->release_count,
+			      atomic_load_explicit(&pl->count, memory_order_relaxed),
+			      memory_order_relaxed);
+	atomic_store_explicit(&pl->release_pu, sched_getcpu(), memory_order_relaxed);
+	atomic_store_explicit(&pl->release_ns, sl_now_ns(), memory_order_relaxed);
+}
+
 static void lock_body(struct sl_worker *w)
 {
 	struct sl_run *run = w->run;
@@ -90,11 +112,38 @@ static void lock_body(struct sl_worker *w)
 		struct protected_line *pl = &d->line[(size_t)k * lines];
 		void *obj = sl_run_obj(run, k);
 		const bool timed = sl_lat_due(w);
-		const uint64_t t0 = timed ? sl_now_ns() : 0;
+		uint64_t t0 = 0, handoff_ns = 0;
+		int from_pu = -1, to_pu = -1;
+		bool handed_off = false;
 
+		if (timed) {
+			if (exclusive)
+				atomic_fetch_add_explicit(&pl->stamp_want, 1,
+							  memory_order_relaxed);
+			t0 = sl_now_ns();
+		}
 		ops->lock(obj, w->tctx[k]);
-		if (timed)
-			sl_lat_record(w, sl_now_ns() - t0);
+		if (timed) {
+			uint64_t t1 = sl_now_ns();
+
+			sl_lat_record(w, t1 - t0);
+			if (exclusive) {
+				uint64_t rel = atomic_load_explicit(&pl->release_ns, memory_order_relaxed);
+
+				/* A hand-off: the previous owner stamped its
+				 * release after this thread began to wait. */
+				if (rel >= t0 &&
+				    atomic_load_explicit(&pl->release_count, memory_order_relaxed) ==
+					    atomic_load_explicit(&pl->count, memory_order_relaxed)) {
+					handoff_ns = t1 - rel;
+					from_pu = atomic_load_explicit(&pl->release_pu, memory_order_relaxed);
+					to_pu = sched_getcpu();
+					handed_off = true;
+				}
+				atomic_fetch_sub_explicit(&pl->stamp_want, 1,
+							  memory_order_relaxed);
+			}
+		}
 		if (exclusive)
 			atomic_store_explicit(&pl->owner, me, memory_order_relaxed);
 		for (unsigned i = 0; i < lines; i++)
@@ -119,8 +168,12 @@ static void lock_body(struct sl_worker *w)
 				break;
 			}
 			atomic_store_explicit(&pl->owner, 0, memory_order_relaxed);
+			if (atomic_load_explicit(&pl->stamp_want, memory_order_relaxed))
+				stamp_release(pl);
 		}
 		ops->unlock(obj, w->tctx[k]);
+		if (handed_off)
+			sl_handoff_record(w, from_pu, to_pu, handoff_ns);
 		if (think_iters)
 			sl_work_loop(think_iters);
 		atomic_store_explicit(&w->ops, ++n, memory_order_relaxed);

@@ -107,6 +107,54 @@ bool sl_lat_resample(struct sl_worker *w)
 	return w->seen_phase == SL_PHASE_MEASURE;
 }
 
+void sl_handoff_record(struct sl_worker *w, int from_pu, int to_pu,
+		       uint64_t ns)
+{
+	const struct sl_run *run = w->run;
+	static const struct sl_pu_info unknown = { .os_index = -1 };
+	const struct sl_pu_info *a = &unknown, *b = &unknown;
+
+	if (!w->handoff)
+		return;
+	if (from_pu >= 0 && from_pu < run->npu_info)
+		a = &run->pu_info[from_pu];
+	if (to_pu >= 0 && to_pu < run->npu_info)
+		b = &run->pu_info[to_pu];
+	sl_hist_record(&w->handoff->hist, ns);
+	w->handoff->where[sl_pu_distance(a, b)]++;
+}
+
+/*
+ * Where every CPU of this machine sits, for hand-off locality.  A synthetic
+ * topology describes another machine than the one running the threads, so
+ * there every CPU stays unknown.
+ */
+static int build_pu_info(struct sl_run *run, const struct sl_topo *topo)
+{
+	struct sl_topo_summary sum;
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+
+	if (ncpu < 1)
+		ncpu = 1;
+	run->pu_info = calloc((size_t)ncpu, sizeof(*run->pu_info));
+	if (!run->pu_info)
+		return -ENOMEM;
+	run->npu_info = (int)ncpu;
+	if (topo)
+		sl_topo_summarize(topo, &sum);
+	for (int i = 0; i < run->npu_info; i++)
+		if (!topo || sum.synthetic || sl_topo_pu_info(topo, i, &run->pu_info[i]) < 0)
+			run->pu_info[i].os_index = -1;
+	return 0;
+}
+
+static void handoff_merge(struct sl_handoff *dst, const struct sl_handoff *src)
+{
+	sl_hist_merge(&dst->hist, &src->hist);
+	for (unsigned i = 0; i < SL_PU_DISTANCES; i++)
+		dst->where[i] += src->where[i];
+}
+
 void sl_worker_fail(struct sl_worker *w, const char *fmt, ...)
 {
 	va_list ap;
@@ -238,6 +286,8 @@ void sl_result_release(struct sl_result *res)
 	res->thread = NULL;
 	free(res->lat);
 	res->lat = NULL;
+	free(res->handoff);
+	res->handoff = NULL;
 }
 
 static void *zalloc_aligned(size_t n)
@@ -374,6 +424,10 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 			goto out;
 		}
 	}
+	if (pt->lat_period && build_pu_info(run, pt->topo) < 0) {
+		rc = sl_err_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
 	rc = shape->setup ? shape->setup(run, err) : 0;
 	if (rc < 0)
 		goto out;
@@ -392,11 +446,16 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 		w->lat_countdown = UINT64_MAX;
 		if (pt->lat_period) {
 			w->lat = aligned_alloc(SL_CACHELINE, sizeof(*w->lat));
+			w->handoff = aligned_alloc(SL_CACHELINE, sizeof(*w->handoff));
 			if (w->lat)
 				sl_hist_init(w->lat);
+			if (w->handoff) {
+				memset(w->handoff, 0, sizeof(*w->handoff));
+				sl_hist_init(&w->handoff->hist);
+			}
 			w->lat_countdown = 1 + sl_rng_next(&w->rng) % pt->lat_period;
 		}
-		if (!w->tctx || (pt->lat_period && !w->lat)) {
+		if (!w->tctx || (pt->lat_period && (!w->lat || !w->handoff))) {
 			rc = sl_err_set(err, -ENOMEM, "out of memory");
 			goto stop_threads;
 		}
@@ -508,6 +567,15 @@ stop_threads:
 		sl_hist_init(res->lat);
 		for (unsigned i = 0; i < n; i++)
 			sl_hist_merge(res->lat, ts[i].w.lat);
+		res->handoff = aligned_alloc(SL_CACHELINE, sizeof(*res->handoff));
+		if (!res->handoff) {
+			rc = sl_err_set(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		memset(res->handoff, 0, sizeof(*res->handoff));
+		sl_hist_init(&res->handoff->hist);
+		for (unsigned i = 0; i < n; i++)
+			handoff_merge(res->handoff, ts[i].w.handoff);
 		res->clock_ns = sl_clock_cost_ns();
 	}
 
@@ -563,9 +631,12 @@ out:
 		for (unsigned i = 0; i < n; i++) {
 			free(ts[i].w.tctx);
 			free(ts[i].w.lat);
+			free(ts[i].w.handoff);
 		}
-	if (run)
+	if (run) {
 		free(run->objs);
+		free(run->pu_info);
+	}
 	free(run);
 	free(ts);
 	free(tctx_mem);

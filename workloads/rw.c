@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/clock.h"
 #include "workloads/workload.h"
 
 #define RW_WORDS (SL_CACHELINE / sizeof(uint64_t))
@@ -202,9 +203,13 @@ static void rw_body(struct sl_worker *w)
 		unsigned k = instances == 1 ? 0 : (unsigned)((r >> 32) % instances);
 		struct rw_line *rec = &d->line[(size_t)k * lines];
 		void *obj = sl_run_obj(run, k);
+		const bool timed = sl_lat_due(w);
+		const uint64_t t0 = timed ? sl_now_ns() : 0;
 
 		if ((r & 0xffffffffu) < read_below) {
 			ops->read_lock(obj, w->tctx[k]);
+			if (timed)
+				sl_lat_record(w, sl_now_ns() - t0);
 			if (checked) {
 				if (!checked_read(w, rec, lines, k, cs_iters)) {
 					ops->read_unlock(obj, w->tctx[k]);
@@ -217,6 +222,8 @@ static void rw_body(struct sl_worker *w)
 			reads++;
 		} else {
 			ops->write_lock(obj, w->tctx[k]);
+			if (timed)
+				sl_lat_record(w, sl_now_ns() - t0);
 			if (checked)
 				atomic_store_explicit(&rec[0].word[0], me,
 						      memory_order_relaxed);

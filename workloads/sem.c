@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/clock.h"
 #include "workloads/workload.h"
 
 struct sem_slot {
@@ -78,9 +79,13 @@ static void sem_body(struct sl_worker *w)
 	uint64_t max = d->slot[w->id].max_inside;
 
 	while (sl_worker_running(w)) {
+		const bool timed = sl_lat_due(w);
+		const uint64_t t0 = timed ? sl_now_ns() : 0;
 		uint64_t in;
 
 		ops->wait(obj, tctx);
+		if (timed)
+			sl_lat_record(w, sl_now_ns() - t0);
 		in = atomic_fetch_add_explicit(&d->inside, 1,
 					       memory_order_relaxed) + 1;
 		if (in > max)

@@ -106,6 +106,16 @@ struct sl_thread_result {
 	long invol_cs;
 };
 
+/*
+ * Lock hand-offs seen by sampled acquires that had to wait: the time from
+ * the previous owner's release to this owner's entry, and how far apart
+ * their PUs were (enum sl_pu_distance).
+ */
+struct sl_handoff {
+	struct sl_hist hist;
+	uint64_t where[SL_PU_DISTANCES];
+};
+
 struct sl_result {
 	enum sl_status status;
 	char message[SL_ERR_MAX]; /* why, when status is not OK */
@@ -130,6 +140,7 @@ struct sl_result {
 	/* --latency: the workers' samples merged (NULL when off), and the
 	 * cost of one clock read, measured on this run's machine. */
 	struct sl_hist *lat;
+	struct sl_handoff *handoff; /* lock hand-offs; NULL when off */
 	double clock_ns;
 };
 
@@ -168,6 +179,7 @@ struct sl_worker {
 	 * 0 when sampling is off), and this worker's histogram (NULL: off). */
 	uint64_t lat_countdown;
 	struct sl_hist *lat;
+	struct sl_handoff *handoff;
 	/* Runner-owned: the phase this worker last saw, and its context
 	 * switches when it saw the window open and close. */
 	unsigned seen_phase;
@@ -183,6 +195,10 @@ struct sl_run {
 	size_t obj_stride;
 	const struct sl_shape *shape;
 	void *shape_data;          /* what the shape set up */
+	/* With --latency, where each CPU sits (indexed by sched_getcpu()
+	 * value, os_index -1 when unknown), for hand-off locality. */
+	struct sl_pu_info *pu_info;
+	int npu_info;
 	uint64_t cs_iters, think_iters;
 	/* SL_PHASE_*: the only flag workers poll. */
 	alignas(SL_SLOT_ALIGN) _Atomic unsigned phase;
@@ -287,6 +303,11 @@ static inline void sl_lat_record(struct sl_worker *w, uint64_t ns)
 {
 	sl_hist_record(w->lat, ns);
 }
+
+/* A sampled hand-off: released on PU from at release_ns, entered on PU to
+ * now_ns.  PUs are sched_getcpu() values. */
+void sl_handoff_record(struct sl_worker *w, int from_pu, int to_pu,
+		       uint64_t ns);
 
 /* Record a worker's failure and stop every worker. */
 void sl_worker_fail(struct sl_worker *w, const char *fmt, ...)

@@ -647,6 +647,45 @@ static void test_pu_info(void **state)
 	sl_topo_free(t);
 }
 
+/* Hand-off locality on a two-package machine with two NUMA nodes per
+ * package and two L3s per node: every distance class is reachable. */
+static void test_pu_distance(void **state)
+{
+	struct sl_pu_info a, b, none = { .os_index = -1 };
+	struct sl_topo *t;
+
+	(void)state;
+	/* 2 packages x 2 nodes x 2 L3 x 2 cores x 2 PUs = 32 PUs: PU 2k and
+	 * 2k+1 share a core, 4 PUs an L3, 8 a node, 16 a package. */
+	t = load("pack:2 numa:2 l3:2 core:2 pu:2", NULL);
+	a = info_of(t, 0);
+	b = info_of(t, 0);
+	assert_int_equal(sl_pu_distance(&a, &b), SL_PU_SAME);
+	b = info_of(t, 1);
+	assert_int_equal(sl_pu_distance(&a, &b), SL_PU_SMT);
+	b = info_of(t, 3);
+	assert_int_equal(sl_pu_distance(&a, &b), SL_PU_CACHE);
+	b = info_of(t, 5);
+	assert_int_equal(sl_pu_distance(&a, &b), SL_PU_NODE);
+	b = info_of(t, 9);
+	assert_int_equal(sl_pu_distance(&a, &b), SL_PU_REMOTE);
+	b = info_of(t, 31);
+	assert_int_equal(sl_pu_distance(&a, &b), SL_PU_REMOTE);
+	assert_int_equal(sl_pu_distance(&b, &a), SL_PU_REMOTE);
+	assert_int_equal(sl_pu_distance(&a, &none), SL_PU_UNKNOWN);
+	sl_topo_free(t);
+
+	/* No NUMA level and no L3: packages still tell near from far. */
+	t = load("pack:2 core:2 pu:2", NULL);
+	a = info_of(t, 0);
+	b = info_of(t, 2);
+	assert_int_equal(sl_pu_distance(&a, &b), SL_PU_NODE);
+	b = info_of(t, 4);
+	assert_int_equal(sl_pu_distance(&a, &b), SL_PU_REMOTE);
+	sl_topo_free(t);
+	assert_string_equal(sl_pu_distance_name(SL_PU_CACHE), "shared-cache");
+}
+
 struct walk_count {
 	unsigned nodes, machine, package, numa, core, pu, usable_pu, l3;
 	unsigned max_depth, pu_depth, stop_after;
@@ -901,6 +940,7 @@ int main(void)
 		cmocka_unit_test(test_list_place),
 		cmocka_unit_test(test_none_place),
 		cmocka_unit_test(test_pu_info),
+		cmocka_unit_test(test_pu_distance),
 		cmocka_unit_test(test_walk),
 		cmocka_unit_test(test_bind_synthetic),
 		cmocka_unit_test(test_real_machine),

@@ -100,6 +100,36 @@ static void test_figures_add_up(void **state)
 	sl_result_release(&res);
 }
 
+/* --latency: about one op in lat_period is timed, only inside the window;
+ * off, there is no histogram and no clock cost. */
+static void test_latency_sampled(void **state)
+{
+	struct sl_point pt = point("mutex", 2);
+	struct sl_result res;
+	struct sl_err err;
+
+	(void)state;
+	assert_int_equal(sl_run_point(&pt, &res, &err), 0);
+	assert_int_equal(res.status, SL_STATUS_OK);
+	assert_null(res.lat);
+	assert_true(isnan(res.clock_ns));
+	sl_result_release(&res);
+
+	pt.lat_period = 10;
+	assert_int_equal(sl_run_point(&pt, &res, &err), 0);
+	assert_int_equal(res.status, SL_STATUS_OK);
+	assert_non_null(res.lat);
+	/* Mean gap 10: well inside ops/30..ops/3 over thousands of samples;
+	 * an op that started in the window and ended after it may add one
+	 * sample per thread. */
+	assert_true(res.lat->count > res.ops / 30);
+	assert_true(res.lat->count < res.ops / 3 + res.threads);
+	assert_true(res.lat->min <= res.lat->max);
+	assert_true(res.clock_ns > 0.0 && res.clock_ns < 100000.0);
+	sl_result_release(&res);
+	assert_null(res.lat);
+}
+
 static void test_many_locks_and_null(void **state)
 {
 	const char *names[] = { "mutex", "spin", "pthread-mutex", "null", "rmw" };
@@ -288,6 +318,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_figures_add_up),
+		cmocka_unit_test(test_latency_sampled),
 		cmocka_unit_test(test_many_locks_and_null),
 		cmocka_unit_test(test_broken_lock_fails),
 		cmocka_unit_test(test_interrupt),
