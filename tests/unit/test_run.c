@@ -130,6 +130,37 @@ static void test_latency_sampled(void **state)
 	assert_null(res.lat);
 }
 
+/* Hand-offs: with every op timed on a contended lock some acquires wait
+ * for a release; each is classified once, and a primitive that excludes
+ * nothing has none. */
+static void test_handoffs_counted(void **state)
+{
+	struct sl_point pt = point("spin-ticket", 2);
+	struct sl_result res;
+	struct sl_err err;
+	uint64_t placed = 0;
+
+	(void)state;
+	pt.lat_period = 1;
+	pt.cs_ns = 200;
+	assert_int_equal(sl_run_point(&pt, &res, &err), 0);
+	assert_int_equal(res.status, SL_STATUS_OK);
+	assert_non_null(res.handoff);
+	assert_true(res.handoff->hist.count > 0);
+	for (unsigned i = 0; i < SL_PU_DISTANCES; i++)
+		placed += res.handoff->where[i];
+	assert_int_equal(placed, res.handoff->hist.count);
+	/* A hand-off is one of the sampled acquires, never more of them. */
+	assert_true(res.handoff->hist.count <= res.lat->count);
+	sl_result_release(&res);
+
+	pt = point("null", 2);
+	pt.lat_period = 1;
+	assert_int_equal(sl_run_point(&pt, &res, &err), 0);
+	assert_int_equal(res.handoff->hist.count, 0);
+	sl_result_release(&res);
+}
+
 static void test_many_locks_and_null(void **state)
 {
 	const char *names[] = { "mutex", "spin", "pthread-mutex", "null", "rmw" };
@@ -319,6 +350,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_figures_add_up),
 		cmocka_unit_test(test_latency_sampled),
+		cmocka_unit_test(test_handoffs_counted),
 		cmocka_unit_test(test_many_locks_and_null),
 		cmocka_unit_test(test_broken_lock_fails),
 		cmocka_unit_test(test_interrupt),
