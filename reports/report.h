@@ -59,6 +59,18 @@ int sl_csv_write_row(struct sl_csv *c, const struct sl_row *row,
 		     struct sl_err *err);
 int sl_csv_close(struct sl_csv *c, struct sl_err *err);
 
+/* --- timeline (--timeline) ----------------------------------------------
+ * A CSV of its own: primitive, threads, rep, interval (1-based), end_s
+ * (interval end since the window opened), thread, cpu, ops, ops_per_sec.
+ * Rows of a point are written at once; a point without a timeline writes
+ * nothing. */
+struct sl_timeline;
+int sl_timeline_open(struct sl_timeline **out, const char *path,
+		     struct sl_err *err);
+int sl_timeline_write(struct sl_timeline *t, const struct sl_row *row,
+		      struct sl_err *err);
+int sl_timeline_close(struct sl_timeline *t, struct sl_err *err);
+
 /* --- statistics ---------------------------------------------------------- */
 /* v is not modified. n == 0 gives NAN. */
 double sl_stat_median(const double *v, size_t n);

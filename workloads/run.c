@@ -239,6 +239,48 @@ static bool interrupted(const struct sl_point *pt)
 	       atomic_load_explicit(pt->interrupt, memory_order_relaxed);
 }
 
+/* The window in --timeline intervals: every thread's op count at each
+ * interval's end (the last interval is shorter when the duration is not a
+ * multiple).  Returns 0 or -ENOMEM (the window is then still waited out). */
+static int sample_timeline(const struct sl_run *run, struct sl_result *res,
+			   const struct thread_state *ts, const uint64_t *ops0,
+			   uint64_t t0)
+{
+	const struct sl_point *pt = run->pt;
+	const unsigned n = pt->threads;
+	const uint64_t k_max = (pt->duration_ns + pt->timeline_ns - 1) / pt->timeline_ns;
+	uint64_t *prev = malloc(n * sizeof(*prev));
+
+	res->timeline_end_ns = calloc(k_max, sizeof(*res->timeline_end_ns));
+	res->timeline_ops = calloc(k_max * n, sizeof(*res->timeline_ops));
+	if (!prev || !res->timeline_end_ns || !res->timeline_ops) {
+		free(prev);
+		wait_window(run, pt->duration_ns);
+		return -ENOMEM;
+	}
+	memcpy(prev, ops0, n * sizeof(*prev));
+	for (uint64_t k = 0; k < k_max; k++) {
+		uint64_t end = (k + 1) * pt->timeline_ns, now = sl_now_ns() - t0;
+
+		if (end > pt->duration_ns)
+			end = pt->duration_ns;
+		if (end > now)
+			wait_window(run, end - now);
+		if (sl_phase(run) == SL_PHASE_ABORT || interrupted(pt))
+			break;
+		res->timeline_end_ns[k] = sl_now_ns() - t0;
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t c = atomic_load_explicit(&ts[i].w.ops, memory_order_relaxed);
+
+			res->timeline_ops[k * n + i] = c - prev[i];
+			prev[i] = c;
+		}
+		res->timeline_n = (unsigned)k + 1;
+	}
+	free(prev);
+	return 0;
+}
+
 /* Wait up to timeout_ns for every started thread's done flag, waking
  * sleepers through the shape as it goes.  Returns the number still running. */
 static unsigned wait_done(struct sl_run *run, struct thread_state *ts,
@@ -288,6 +330,10 @@ void sl_result_release(struct sl_result *res)
 	res->lat = NULL;
 	free(res->handoff);
 	res->handoff = NULL;
+	free(res->timeline_end_ns);
+	free(res->timeline_ops);
+	res->timeline_end_ns = res->timeline_ops = NULL;
+	res->timeline_n = 0;
 }
 
 static void *zalloc_aligned(size_t n)
@@ -520,7 +566,12 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 		t0 = sl_now_ns();
 		for (unsigned i = 0; i < n; i++)
 			ops0[i] = atomic_load_explicit(&ts[i].w.ops, memory_order_relaxed);
-		wait_window(run, pt->duration_ns);
+		if (pt->timeline_ns)
+			rc = sample_timeline(run, res, ts, ops0, t0) < 0
+				     ? sl_err_set(err, -ENOMEM, "out of memory for the timeline")
+				     : 0;
+		else
+			wait_window(run, pt->duration_ns);
 		t1 = sl_now_ns();
 		for (unsigned i = 0; i < n; i++)
 			ops1[i] = atomic_load_explicit(&ts[i].w.ops, memory_order_relaxed);

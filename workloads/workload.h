@@ -66,6 +66,8 @@ struct sl_point {
 	unsigned consumers;        /* condvar: consumer threads (0: the rest) */
 	unsigned capacity;         /* condvar: bounded buffer slots */
 	unsigned permits;          /* sem: K, threads allowed in at once */
+	uint64_t timeline_ns;      /* --timeline: per-thread op counts every
+				    * this long inside the window; 0: off */
 	unsigned lat_period;       /* --latency: time about one op in this
 				    * many (see sl_lat_due); 0: off */
 
@@ -141,6 +143,13 @@ struct sl_result {
 	 * cost of one clock read, measured on this run's machine. */
 	struct sl_hist *lat;
 	struct sl_handoff *handoff; /* lock hand-offs; NULL when off */
+
+	/* --timeline: interval k ended timeline_end_ns[k] after the window
+	 * opened, and thread i completed timeline_ops[k * threads + i] ops
+	 * in it.  NULL / 0 when off. */
+	unsigned timeline_n;
+	uint64_t *timeline_end_ns;
+	uint64_t *timeline_ops;
 	double clock_ns;
 };
 

@@ -13,13 +13,16 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "counters/counters.h"
 #include "pinning/pin.h"
 #include "primitives/futex.h"
 #include "primitives/prim.h"
 #include "util/clock.h"
+#include "reports/report.h"
 #include "workloads/workload.h"
 
 static struct sl_topo *topo;
@@ -159,6 +162,57 @@ static void test_handoffs_counted(void **state)
 	assert_int_equal(sl_run_point(&pt, &res, &err), 0);
 	assert_int_equal(res.handoff->hist.count, 0);
 	sl_result_release(&res);
+}
+
+/* --timeline: the window in equal intervals, each thread's ops per
+ * interval adding up to (nearly all of) its window ops, and the CSV rows. */
+static void test_timeline(void **state)
+{
+	struct sl_point pt = point("mutex", 2);
+	struct sl_result res;
+	struct sl_err err;
+	struct sl_timeline *tl;
+	struct sl_row row = { .pt = &pt, .res = &res };
+	char path[] = "/tmp/synclab-timeline-XXXXXX", line[256];
+	unsigned lines = 0;
+	int fd;
+	FILE *f;
+
+	(void)state;
+	pt.timeline_ns = 20 * SL_NS_PER_MS;
+	assert_int_equal(sl_run_point(&pt, &res, &err), 0);
+	assert_int_equal(res.status, SL_STATUS_OK);
+	assert_int_equal(res.timeline_n, 5);
+	for (unsigned i = 0; i < 2; i++) {
+		uint64_t sum = 0;
+
+		for (unsigned k = 0; k < res.timeline_n; k++)
+			sum += res.timeline_ops[k * 2 + i];
+		/* The last interval is read just before the window's end. */
+		assert_true(sum <= res.thread[i].ops);
+		assert_true(sum >= res.thread[i].ops / 2);
+	}
+	for (unsigned k = 1; k < res.timeline_n; k++)
+		assert_true(res.timeline_end_ns[k] > res.timeline_end_ns[k - 1]);
+	assert_true(res.timeline_end_ns[0] >= pt.timeline_ns);
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(sl_timeline_open(&tl, path, &err), 0);
+	assert_int_equal(sl_timeline_write(tl, &row, &err), 0);
+	assert_int_equal(sl_timeline_close(tl, &err), 0);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_string_equal(line, "primitive,threads,rep,interval,end_s,thread,cpu,ops,ops_per_sec\n");
+	while (fgets(line, sizeof(line), f))
+		lines++;
+	fclose(f);
+	unlink(path);
+	assert_int_equal(lines, 5 * 2);
+	sl_result_release(&res);
+	assert_null(res.timeline_ops);
 }
 
 static void test_many_locks_and_null(void **state)
@@ -351,6 +405,7 @@ int main(void)
 		cmocka_unit_test(test_figures_add_up),
 		cmocka_unit_test(test_latency_sampled),
 		cmocka_unit_test(test_handoffs_counted),
+		cmocka_unit_test(test_timeline),
 		cmocka_unit_test(test_many_locks_and_null),
 		cmocka_unit_test(test_broken_lock_fails),
 		cmocka_unit_test(test_interrupt),
