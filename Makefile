@@ -41,7 +41,7 @@ ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SAN) $(PKG_CFLAGS) $(SL_CPPFLAGS) -pt
 # libatomic: 16-byte atomics (stack-treiber's tagged top) are calls into it.
 LDLIBS   := $(PKG_LIBS) $(PFM_LIBS) -latomic -lm -pthread
 
-LIB_DIRS := util primitives workloads pinning counters reports
+LIB_DIRS := util primitives workloads pinning counters reports lab
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 CMD_SRCS := $(wildcard cmd/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -111,6 +111,7 @@ tsan-check: tsan
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/test_rw
 	TSAN_OPTIONS="halt_on_error=1" build-tsan/tests/test_rcu
 	TSAN_OPTIONS="halt_on_error=1" build-tsan/tests/test_queue
+	TSAN_OPTIONS="halt_on_error=1" build-tsan/tests/test_workqueue
 
 asan:
 	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g" build-asan/synclab $(UNIT_BINS:$(BUILD)/%=build-asan/%)

@@ -6,25 +6,17 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "counters/counters.h"
-#include "pinning/pin.h"
+#include "cmd/session.h"
 #include "primitives/prim.h"
 #include "reports/report.h"
 #include "util/clock.h"
-#include "util/fs.h"
 #include "util/opt.h"
-#include "workloads/workload.h"
-
-#define MAX_PRIMS 64
+#include "workloads/plan.h"
 
 struct bench_conf {
 	struct sl_ulist threads;
@@ -32,9 +24,9 @@ struct bench_conf {
 	uint64_t repeat;
 	uint64_t cs_ns, think_ns, cs_lines, locks;
 	uint64_t read_pct, writers, producers, consumers, capacity, permits;
-	uint64_t latency_period;
+	uint64_t latency_period, timeline_ns;
 	bool latency;
-	const char *pin, *counters, *csv, *plot;
+	const char *pin, *counters, *csv, *plot, *timeline_csv;
 	bool quiet, help;
 };
 
@@ -46,196 +38,6 @@ static const char bench_summary[] =
 	"Threads are bound per --pin, released together, warmed up, then measured\n"
 	"for --duration; the primitive's invariant is verified after every run.\n"
 	"'synclab list' shows the primitives.";
-
-static unsigned usable_cpus(void)
-{
-	cpu_set_t set;
-
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-		return (unsigned)CPU_COUNT(&set);
-	return 1;
-}
-
-/* Split "a,b c" into primitives; every name must be known. */
-static int parse_prims(int argc, char **argv, const struct sl_prim **prims,
-		       unsigned *nprims, struct sl_err *err)
-{
-	*nprims = 0;
-	for (int i = 0; i < argc; i++) {
-		char buf[512], *save = NULL, *tok;
-
-		if (strlen(argv[i]) >= sizeof(buf))
-			return sl_err_set(err, -EINVAL, "primitive list too long");
-		strcpy(buf, argv[i]);
-		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			const struct sl_prim *p = sl_prim_find(tok);
-
-			if (!p) {
-				const char *s = sl_prim_suggest(tok);
-
-				if (s)
-					return sl_err_set(err, -EINVAL,
-							  "unknown primitive '%s' (did you mean '%s'?)",
-							  tok, s);
-				return sl_err_set(err, -EINVAL,
-						  "unknown primitive '%s' (see 'synclab list')", tok);
-			}
-			for (unsigned k = 0; k < *nprims; k++)
-				if (prims[k] == p)
-					return sl_err_set(err, -EINVAL,
-							  "primitive '%s' named twice", tok);
-			if (*nprims == MAX_PRIMS)
-				return sl_err_set(err, -EINVAL,
-						  "more than %d primitives", MAX_PRIMS);
-			prims[(*nprims)++] = p;
-		}
-	}
-	if (*nprims == 0)
-		return sl_err_set(err, -EINVAL,
-				  "which primitive? (e.g. 'synclab bench mutex'; see 'synclab list')");
-	return 0;
-}
-
-/* The point for one primitive, thread count and repetition; its
- * kind-specific parameters resolved (and checked) against the thread count. */
-static int make_point(struct sl_point *pt, const struct bench_conf *c,
-		      const struct sl_prim *prim, unsigned threads, unsigned rep,
-		      struct sl_err *err)
-{
-	*pt = (struct sl_point){
-		.prim = prim,
-		.threads = threads,
-		.rep = rep,
-		.duration_ns = c->duration_ns,
-		.warmup_ns = c->warmup_ns,
-		.stall_timeout_ns = c->stall_timeout_ns,
-		.cs_ns = c->cs_ns,
-		.think_ns = c->think_ns,
-		.cs_lines = (unsigned)c->cs_lines,
-		.locks = (unsigned)c->locks,
-		.read_pct = (unsigned)c->read_pct,
-		.writers = (unsigned)c->writers,
-		.producers = (unsigned)c->producers,
-		.consumers = (unsigned)c->consumers,
-		.capacity = (unsigned)c->capacity,
-		.permits = (unsigned)c->permits,
-		.lat_period = c->latency ? (unsigned)c->latency_period : 0,
-		.interrupt = &sl_interrupt_flag,
-	};
-	return sl_point_resolve(pt, err);
-}
-
-/* An output file: not a directory, and creatable (missing directories
- * are made just before it is written). */
-static int check_output_file(const char *opt, const char *path,
-			     struct sl_err *err)
-{
-	struct stat st;
-
-	if (strcmp(path, "-") == 0)
-		return 0;
-	if (!*path)
-		return sl_err_set(err, -EINVAL, "%s: empty file name", opt);
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return sl_err_set(err, -EINVAL, "%s: '%s' is a directory (accepted: a file name, or - for standard output)",
-				  opt, path);
-	if (sl_check_creatable(path, err) < 0)
-		return sl_err_wrap(err, -EINVAL, "%s", opt);
-	return 0;
-}
-
-/* The chart directory may exist (then writable) or be creatable. */
-static int check_output_dir(const char *opt, const char *dir, struct sl_err *err)
-{
-	struct stat st;
-
-	if (!*dir)
-		return sl_err_set(err, -EINVAL, "%s: empty directory name", opt);
-	if (stat(dir, &st) == 0) {
-		if (!S_ISDIR(st.st_mode))
-			return sl_err_set(err, -EINVAL, "%s: '%s' is not a directory", opt, dir);
-		if (access(dir, W_OK) != 0)
-			return sl_err_set(err, -EINVAL, "%s: directory '%s' is not writable", opt, dir);
-		return 0;
-	}
-	if (sl_check_creatable(dir, err) < 0)
-		return sl_err_wrap(err, -EINVAL, "%s", opt);
-	return 0;
-}
-
-/* Make the directories above an output file. */
-static int make_parent_dirs(const char *path, struct sl_err *err)
-{
-	char dir[PATH_MAX];
-	char *slash;
-
-	if (strcmp(path, "-") == 0)
-		return 0;
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	return sl_mkdir_p(dir, err);
-}
-
-/* Place nt threads (the check every thread count must pass) and say where
- * they go: "2 threads on PUs 1,1 (oversubscribed: 1 usable PU)". */
-static int describe_placement(const struct sl_topo *topo,
-			      const struct sl_pin_spec *pin, unsigned nt,
-			      char *buf, size_t len, struct sl_err *err)
-{
-	int *pus = malloc(nt * sizeof(*pus));
-	char set[96];
-	size_t used;
-	bool over;
-	int rc;
-
-	if (!pus)
-		return sl_err_set(err, -ENOMEM, "out of memory");
-	rc = sl_pin_place(topo, pin, nt, pus, &over, err);
-	if (rc < 0) {
-		free(pus);
-		return rc;
-	}
-	if (pus[0] < 0) {
-		snprintf(buf, len, "%u thread(s), --pin %s: unbound, the scheduler decides%s",
-			 nt, pin->text, over ? " (oversubscribed)" : "");
-		free(pus);
-		return 0;
-	}
-	used = (size_t)snprintf(buf, len, "%u thread(s), --pin %s: PUs ", nt, pin->text);
-	for (unsigned i = 0; i < nt && used + 8 < len; i++)
-		used += (size_t)snprintf(buf + used, len - used, "%s%d", i ? "," : "", pus[i]);
-	if (used + 8 >= len)
-		snprintf(buf + len - 5, 5, "...");
-	sl_cpulist_format(pus, nt, set, sizeof(set));
-	free(pus);
-	if (over && strlen(buf) + strlen(set) + 40 < len)
-		snprintf(buf + strlen(buf), len - strlen(buf),
-			 " (oversubscribed: the threads share PUs %s)", set);
-	return 0;
-}
-
-static void print_banner(FILE *f, const struct sl_meta *meta,
-			 const struct sl_topo *topo, const struct sl_calib *calib,
-			 double clock_ns, double rmw_ns,
-			 const struct sl_counter_set *cs)
-{
-	struct sl_topo_summary s;
-
-	sl_topo_summarize(topo, &s);
-	fprintf(f, "synclab %s on %s: %s, kernel %s\n", meta->version, meta->host,
-		meta->cpu_model, meta->kernel);
-	fprintf(f, "topology: %u package(s), %u core(s), %u PU(s); usable PUs: %s (%u)\n",
-		s.packages, s.cores, s.pus, s.usable, s.usable_pus);
-	fprintf(f, "calibration: %.1f work loops/us (measured in %.1f ms); clock read: %.1f ns; atomic RMW: %.2f ns\n",
-		calib->loops_per_us, (double)calib->measured_ns / 1e6, clock_ns,
-		rmw_ns);
-	for (unsigned i = 0; i < cs->n; i++)
-		if (!cs->ev[i].supported)
-			fprintf(f, "counter %s: %s\n", cs->ev[i].name, cs->ev[i].why);
-}
 
 static void print_progress(FILE *f, const struct sl_point *pt,
 			   const struct sl_result *res, unsigned reps)
@@ -250,10 +52,40 @@ static void print_progress(FILE *f, const struct sl_point *pt,
 		fprintf(f, "%s: %s\n", sl_status_name(res->status), res->message);
 }
 
+/* Where each finished point goes: a progress line, a CSV row, and a line on
+ * stderr when it failed. */
+struct bench_sink {
+	const struct sl_session *s;
+	FILE *info;
+	struct sl_csv *csv;
+	struct sl_timeline *timeline;
+	unsigned reps;
+};
+
+static int bench_finished(void *arg, const struct sl_plan *plan, size_t i,
+			  struct sl_err *err)
+{
+	struct bench_sink *sink = arg;
+	const struct sl_plan_item *it = &plan->item[i];
+	struct sl_row row = sl_session_row(sink->s, it);
+
+	if (sink->info)
+		print_progress(sink->info, &it->pt, &it->res, sink->reps);
+	if (sink->csv && sl_csv_write_row(sink->csv, &row, err) < 0)
+		return -EIO;
+	if (sink->timeline && sl_timeline_write(sink->timeline, &row, err) < 0)
+		return -EIO;
+	if (it->res.status != SL_STATUS_OK)
+		fprintf(stderr, "synclab bench: %s with %u threads: %s: %s\n",
+			it->pt.prim->name, it->pt.threads,
+			sl_status_name(it->res.status), it->res.message);
+	return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
 	struct bench_conf c = {
-		.threads = { 1, { usable_cpus() } },
+		.threads = { 1, { sl_usable_pus() } },
 		.duration_ns = SL_NS_PER_SEC,
 		.warmup_ns = 200 * SL_NS_PER_MS,
 		.stall_timeout_ns = 5 * SL_NS_PER_SEC,
@@ -306,7 +138,12 @@ int cmd_bench(int argc, char **argv)
 		{ "csv", 'o', SL_OPT_STRING, &c.csv, 0, 0, "FILE",
 		  "write one CSV row per run to FILE (- for standard output)" },
 		{ "plot", 0, SL_OPT_STRING, &c.plot, 0, 0, "DIR",
-		  "write a throughput chart (PNG, gnuplot script and data) into DIR" },
+		  "write the charts (PNG, gnuplot scripts and data) into DIR" },
+		{ "timeline", 0, SL_OPT_DURATION, &c.timeline_ns, SL_NS_PER_MS,
+		  3600 * SL_NS_PER_SEC, "TIME",
+		  "also record every thread's ops per interval of TIME inside the window" },
+		{ "timeline-csv", 0, SL_OPT_STRING, &c.timeline_csv, 0, 0, "FILE",
+		  "with --timeline: its CSV (default: beside --csv FILE, as FILE.timeline.csv)" },
 		{ "stall-timeout", 0, SL_OPT_DURATION, &c.stall_timeout_ns,
 		  10 * SL_NS_PER_MS, 3600 * SL_NS_PER_SEC, "TIME",
 		  "threads still inside an op this long after the stop signal are stuck" },
@@ -315,24 +152,18 @@ int cmd_bench(int argc, char **argv)
 		{ "help", 'h', SL_OPT_FLAG, &c.help, 0, 0, NULL, "show this help" },
 		SL_OPT_END,
 	};
-	const struct sl_prim *prims[MAX_PRIMS];
-	unsigned nprims;
-	struct sl_pin_spec pin;
-	struct sl_counter_set counters;
-	struct sl_topo *topo = NULL;
-	struct sl_calib calib;
-	struct sl_meta meta;
-	struct sl_csv *csv = NULL;
-	struct sl_point *points = NULL;
-	struct sl_result *results = NULL;
+	static struct sl_session s = { .cmd = "bench" };
+	static struct sl_grid g;
+	struct sl_plan plan = { 0 };
+	struct sl_plan_outcome outcome = { 0 };
+	struct bench_sink sink = { 0 };
+	const struct sl_plan_hooks hooks = { &sink, NULL, bench_finished };
 	struct sl_row *rows = NULL;
-	size_t npoints, done = 0;
+	size_t done = 0;
 	struct sl_err err = { "" };
 	FILE *info, *table_out;
-	int first, status = SL_EXIT_OK;
-	bool stop_all = false;
-	double clock_ns, rmw_ns, uncontended_ns[MAX_PRIMS];
-	static char placement[SL_LIST_MAX][160];
+	static char timeline_path[PATH_MAX];
+	int first, rc, status = SL_EXIT_OK;
 
 	first = sl_opt_parse(opts, argc, argv, &err);
 	if (first < 0)
@@ -341,58 +172,74 @@ int cmd_bench(int argc, char **argv)
 		sl_opt_usage(stdout, bench_usage, bench_summary, opts);
 		return SL_EXIT_OK;
 	}
-	if (parse_prims(argc - first, argv + first, prims, &nprims, &err) < 0 ||
-	    sl_pin_parse(c.pin, &pin, &err) < 0 ||
-	    (c.csv && check_output_file("--csv", c.csv, &err) < 0) ||
-	    (c.plot && check_output_dir("--plot", c.plot, &err) < 0))
-		return sl_usage_error("bench", err.msg);
-	if (sl_counters_resolve(c.counters, &counters, &err) < 0)
-		return sl_usage_error("bench", err.msg);
-	if (sl_topo_load(&topo, NULL, NULL, &err) < 0) {
-		fprintf(stderr, "synclab bench: cannot read this machine's topology: %s\n", err.msg);
-		return SL_EXIT_UNSUPPORTED;
-	}
-	/* Every thread count must be placeable before anything runs. */
-	for (unsigned i = 0; i < c.threads.n; i++) {
-		if (describe_placement(topo, &pin, (unsigned)c.threads.v[i],
-				       placement[i], sizeof(placement[i]), &err) < 0) {
-			sl_topo_free(topo);
+	for (int i = first; i < argc; i++)
+		if (sl_grid_add_prims(&g, argv[i], &err) < 0)
 			return sl_usage_error("bench", err.msg);
+	if (g.nprims == 0)
+		return sl_usage_error("bench", "which primitive? (e.g. 'synclab bench mutex'; see 'synclab list')");
+	if (sl_pin_parse(c.pin, &s.pin, &err) < 0 ||
+	    (c.csv && sl_check_output_file("--csv", c.csv, &err) < 0) ||
+	    (c.plot && sl_check_output_dir("--plot", c.plot, &err) < 0))
+		return sl_usage_error("bench", err.msg);
+	if (sl_counters_resolve(c.counters, &s.counters, &err) < 0)
+		return sl_usage_error("bench", err.msg);
+	if (c.timeline_csv && !c.timeline_ns)
+		return sl_usage_error("bench", "--timeline-csv: needs --timeline TIME (the interval)");
+	if (c.timeline_ns && !c.timeline_csv) {
+		if (!c.csv || !strcmp(c.csv, "-"))
+			return sl_usage_error("bench", "--timeline: needs --csv FILE (the timeline goes beside it) or --timeline-csv FILE");
+		snprintf(timeline_path, sizeof(timeline_path), "%.*s.timeline.csv",
+			 (int)(strlen(c.csv) > 4 && !strcmp(c.csv + strlen(c.csv) - 4, ".csv")
+				       ? strlen(c.csv) - 4 : strlen(c.csv)),
+			 c.csv);
+		c.timeline_csv = timeline_path;
+	}
+	if (c.timeline_csv && sl_check_output_file("--timeline-csv", c.timeline_csv, &err) < 0)
+		return sl_usage_error("bench", err.msg);
+	if (c.timeline_ns > c.duration_ns)
+		return sl_usage_error("bench", "--timeline: the interval is longer than --duration (accepted: up to the window)");
+	rc = sl_session_place(&s, &c.threads);
+	if (rc != SL_EXIT_OK)
+		return rc;
+	for (unsigned k = 0; k < g.nprims; k++) {
+		rc = sl_session_runnable(&s, g.prim[k], NULL, 0);
+		if (rc != SL_EXIT_OK) {
+			sl_session_close(&s, false);
+			return rc;
 		}
 	}
-	for (unsigned k = 0; k < nprims; k++) {
-		char why[192];
 
-		if (prims[k]->supported && !prims[k]->supported(why, sizeof(why))) {
-			fprintf(stderr, "synclab bench: '%s' cannot run on this machine: %s\n",
-				prims[k]->name, why);
-			sl_topo_free(topo);
-			return SL_EXIT_UNSUPPORTED;
-		}
-		if (!sl_shape_for(prims[k]->kind)) {
-			fprintf(stderr, "synclab bench: '%s' is a %s primitive, and no workload drives that kind yet\n",
-				prims[k]->name, sl_prim_kind_name(prims[k]->kind));
-			sl_topo_free(topo);
-			return SL_EXIT_UNSUPPORTED;
-		}
-		for (unsigned i = 0; i < c.threads.n; i++) {
-			struct sl_point probe;
-
-			if (make_point(&probe, &c, prims[k], (unsigned)c.threads.v[i], 1, &err) < 0) {
-				sl_topo_free(topo);
-				return sl_usage_error("bench", err.msg);
-			}
-		}
+	/* One value per dial: the plan is primitive x threads x repetition. */
+	g.threads = c.threads;
+	g.dial[SL_DIAL_CS_NS] = (struct sl_ulist){ 1, { c.cs_ns } };
+	g.dial[SL_DIAL_THINK_NS] = (struct sl_ulist){ 1, { c.think_ns } };
+	g.dial[SL_DIAL_CS_LINES] = (struct sl_ulist){ 1, { c.cs_lines } };
+	g.dial[SL_DIAL_LOCKS] = (struct sl_ulist){ 1, { c.locks } };
+	g.dial[SL_DIAL_READ_PCT] = (struct sl_ulist){ 1, { c.read_pct } };
+	g.dial[SL_DIAL_WRITERS] = (struct sl_ulist){ 1, { c.writers } };
+	g.dial[SL_DIAL_PRODUCERS] = (struct sl_ulist){ 1, { c.producers } };
+	g.dial[SL_DIAL_CONSUMERS] = (struct sl_ulist){ 1, { c.consumers } };
+	g.dial[SL_DIAL_CAPACITY] = (struct sl_ulist){ 1, { c.capacity } };
+	g.dial[SL_DIAL_PERMITS] = (struct sl_ulist){ 1, { c.permits } };
+	g.repeat = (unsigned)c.repeat;
+	g.duration_ns = c.duration_ns;
+	g.warmup_ns = c.warmup_ns;
+	g.stall_timeout_ns = c.stall_timeout_ns;
+	g.lat_period = c.latency ? (unsigned)c.latency_period : 0;
+	g.timeline_ns = c.timeline_ns;
+	g.topo = s.topo;
+	g.pin = &s.pin;
+	g.counters = s.counters.n ? &s.counters : NULL;
+	g.interrupt = &sl_interrupt_flag;
+	rc = sl_plan_build(&plan, &g, 0, &err);
+	if (rc == -ENOMEM) {
+		fprintf(stderr, "synclab bench: %s\n", err.msg);
+		sl_session_close(&s, false);
+		return SL_EXIT_FAIL;
 	}
-
-	npoints = (size_t)nprims * c.threads.n * c.repeat;
-	points = calloc(npoints, sizeof(*points));
-	results = calloc(npoints, sizeof(*results));
-	rows = calloc(npoints, sizeof(*rows));
-	if (!points || !results || !rows) {
-		fprintf(stderr, "synclab bench: out of memory for %zu runs\n", npoints);
-		status = SL_EXIT_FAIL;
-		goto out;
+	if (rc < 0) {
+		sl_session_close(&s, false);
+		return sl_usage_error("bench", err.msg);
 	}
 
 	info = c.csv && strcmp(c.csv, "-") == 0 ? stderr : stdout;
@@ -402,34 +249,20 @@ int cmd_bench(int argc, char **argv)
 	else if (info == stdout)
 		info = stderr; /* banner and progress never mix with the table */
 
-	sl_meta_collect(&meta);
-	if (sl_calibrate(&calib, &err) < 0) {
+	status = sl_session_measure(&s, &g);
+	if (status != SL_EXIT_OK)
+		goto out;
+	if (info)
+		sl_session_banner(info, &s, &g);
+
+	if (c.csv && (sl_make_parent_dirs(c.csv, &err) < 0 ||
+		      sl_csv_open(&sink.csv, c.csv, &err) < 0)) {
 		fprintf(stderr, "synclab bench: %s\n", err.msg);
 		status = SL_EXIT_FAIL;
 		goto out;
 	}
-	clock_ns = sl_clock_cost_ns();
-	rmw_ns = sl_rmw_cost_ns();
-	for (unsigned k = 0; k < nprims; k++)
-		uncontended_ns[k] = sl_uncontended_ns(prims[k]);
-	if (info) {
-		/* The pair is called through the descriptor; the null pair is
-		 * that call overhead alone.  Out-of-order execution overlaps
-		 * the two, so both are shown rather than their difference. */
-		double call_ns = sl_uncontended_ns(sl_prim_find("null"));
-
-		print_banner(info, &meta, topo, &calib, clock_ns, rmw_ns, &counters);
-		for (unsigned i = 0; i < c.threads.n; i++)
-			fprintf(info, "placement: %s\n", placement[i]);
-		for (unsigned k = 0; k < nprims; k++)
-			if (!isnan(uncontended_ns[k]) &&
-			    !(prims[k]->flags & SL_PRIM_NO_EXCLUSION))
-				fprintf(info, "uncontended %s: %.2f ns per lock+unlock through the descriptor (null pair: %.2f ns)\n",
-					prims[k]->name, uncontended_ns[k], call_ns);
-	}
-
-	if (c.csv && (make_parent_dirs(c.csv, &err) < 0 ||
-		      sl_csv_open(&csv, c.csv, &err) < 0)) {
+	if (c.timeline_csv && (sl_make_parent_dirs(c.timeline_csv, &err) < 0 ||
+			       sl_timeline_open(&sink.timeline, c.timeline_csv, &err) < 0)) {
 		fprintf(stderr, "synclab bench: %s\n", err.msg);
 		status = SL_EXIT_FAIL;
 		goto out;
@@ -437,66 +270,47 @@ int cmd_bench(int argc, char **argv)
 	sl_catch_interrupts();
 
 	/* A failed check does not stop the other points (their figures are
-	 * still worth having); a stuck, interrupted or failing harness does. */
-	for (unsigned k = 0; k < nprims && !stop_all; k++) {
-		for (unsigned t = 0; t < c.threads.n && !stop_all; t++) {
-			for (unsigned r = 1; r <= c.repeat && !stop_all; r++) {
-				struct sl_point *pt = &points[done];
-				struct sl_result *res = &results[done];
+	 * still worth having); a stuck, interrupted or failing harness does:
+	 * stuck threads still hold CPUs and memory, so nothing after them
+	 * would be trustworthy. */
+	sink.s = &s;
+	sink.info = info;
+	sink.reps = g.repeat;
+	rc = sl_plan_run(&plan, &g, &s.ctx, SL_PLAN_STOP_ON_STUCK | SL_PLAN_STOP_ON_ERROR,
+			 &hooks, &outcome, &err);
+	if (outcome.end == SL_PLAN_HARNESS_ERROR)
+		fprintf(stderr, "synclab bench: %s: %s\n",
+			plan.item[outcome.at].pt.prim->name, err.msg);
+	else if (rc < 0)
+		fprintf(stderr, "synclab bench: %s\n", err.msg);
+	if (outcome.end == SL_PLAN_INTERRUPTED)
+		status = SL_EXIT_INTERRUPTED;
+	else if (rc < 0 || outcome.failed)
+		status = SL_EXIT_FAIL;
 
-				if (make_point(pt, &c, prims[k], (unsigned)c.threads.v[t], r, &err) < 0)
-					SL_BUG("point validated earlier: %s", err.msg);
-				pt->topo = topo;
-				pt->pin = &pin;
-				pt->counters = counters.n ? &counters : NULL;
-				pt->calib = &calib;
-				pt->uncontended_ns = uncontended_ns[k];
-				pt->rmw_ns = rmw_ns;
-				if (sl_run_point(pt, res, &err) < 0) {
-					fprintf(stderr, "synclab bench: %s: %s\n", prims[k]->name, err.msg);
-					status = SL_EXIT_FAIL;
-					stop_all = true;
-					break;
-				}
-				if (res->status == SL_STATUS_INTERRUPTED) {
-					sl_result_release(res);
-					status = SL_EXIT_INTERRUPTED;
-					stop_all = true;
-					break;
-				}
-				rows[done] = (struct sl_row){ pt, res, &meta, &calib };
-				done++;
-				if (info)
-					print_progress(info, pt, res, (unsigned)c.repeat);
-				if (csv && sl_csv_write_row(csv, &rows[done - 1], &err) < 0) {
-					fprintf(stderr, "synclab bench: %s\n", err.msg);
-					status = SL_EXIT_FAIL;
-					stop_all = true;
-					break;
-				}
-				if (res->status != SL_STATUS_OK) {
-					fprintf(stderr, "synclab bench: %s with %u threads: %s: %s\n",
-						pt->prim->name, pt->threads,
-						sl_status_name(res->status), res->message);
-					status = SL_EXIT_FAIL;
-					/* Stuck threads still hold CPUs and memory:
-					 * nothing after them would be trustworthy. */
-					if (res->status == SL_STATUS_STUCK)
-						stop_all = true;
-				}
-			}
-		}
-	}
-
-	if (csv && sl_csv_close(csv, &err) < 0) {
+	if (sink.csv && sl_csv_close(sink.csv, &err) < 0) {
 		fprintf(stderr, "synclab bench: %s\n", err.msg);
 		if (status == SL_EXIT_OK)
 			status = SL_EXIT_FAIL;
 	}
-	csv = NULL;
+	sink.csv = NULL;
+	if (sink.timeline && sl_timeline_close(sink.timeline, &err) < 0) {
+		fprintf(stderr, "synclab bench: %s\n", err.msg);
+		if (status == SL_EXIT_OK)
+			status = SL_EXIT_FAIL;
+	} else if (sink.timeline && info) {
+		fprintf(info, "timeline: %s\n", c.timeline_csv);
+	}
+	sink.timeline = NULL;
+	rows = sl_session_rows(&s, &plan, &done);
+	if (!rows) {
+		fprintf(stderr, "synclab bench: out of memory for the table\n");
+		status = status == SL_EXIT_OK ? SL_EXIT_FAIL : status;
+		goto out;
+	}
 	if (info) {
 		for (size_t i = 0; i < done; i++)
-			if (results[i].oversubscribed) {
+			if (rows[i].res->oversubscribed) {
 				fprintf(info, "note: some runs had more threads than usable PUs (oversubscribed): threads shared PUs\n");
 				break;
 			}
@@ -504,39 +318,35 @@ int cmd_bench(int argc, char **argv)
 	if (done && !(c.quiet && table_out == stderr)) {
 		if (info)
 			fputc('\n', info);
-		sl_table_print(table_out, rows, done, &counters);
+		sl_table_print(table_out, rows, done, &s.counters);
 		fflush(table_out);
 	}
 	if (c.plot && done && status != SL_EXIT_INTERRUPTED) {
-		char png[PATH_MAX];
-		int rc = sl_plot_throughput(c.plot, rows, done, png, sizeof(png), &err);
+		static struct sl_plot_out plot;
+		const struct sl_plot_opts po = { .format = "png" };
 
-		if (rc == -ENOENT) {
-			fprintf(stderr, "synclab bench: %s\n", err.msg);
-		} else if (rc < 0) {
+		rc = sl_plot_rows(rows, done, c.plot, &po, &plot, &err);
+		if (rc < 0 && !(rc == -ENOENT && plot.gnuplot_missing)) {
 			fprintf(stderr, "synclab bench: chart failed: %s\n", err.msg);
 			if (status == SL_EXIT_OK)
 				status = SL_EXIT_FAIL;
-		} else if (info) {
-			fprintf(info, "chart: %s\n", png);
+		} else {
+			if (rc == -ENOENT)
+				fprintf(stderr, "synclab bench: %s\n", err.msg);
+			if (info)
+				sl_plot_print(info, &plot);
 		}
 	}
 	if (status == SL_EXIT_INTERRUPTED)
 		fprintf(stderr, "synclab bench: interrupted; %zu completed run(s) kept\n", done);
 
 out:
-	if (csv)
-		sl_csv_close(csv, &err);
-	/* A stuck run leaves threads inside the topology's binding calls'
-	 * reach; the process is about to exit, so keep everything alive. */
-	for (size_t i = 0; i < done; i++)
-		if (results[i].status == SL_STATUS_STUCK)
-			return status;
-	for (size_t i = 0; i < done; i++)
-		sl_result_release(&results[i]);
-	free(points);
-	free(results);
+	if (sink.csv)
+		sl_csv_close(sink.csv, &err);
+	if (sink.timeline)
+		sl_timeline_close(sink.timeline, &err);
 	free(rows);
-	sl_topo_free(topo);
+	sl_plan_free(&plan);
+	sl_session_close(&s, outcome.stuck > 0);
 	return status;
 }

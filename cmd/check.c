@@ -72,6 +72,11 @@ static const struct round queue_rounds[] = {
 	{ .threads = 2, .two_pus = true, .capacity = 2 },
 	{ .producers = 3, .capacity = 4 },
 };
+static const struct round workqueue_rounds[] = {
+	{ .producers = 1 },
+	{ .threads = 2, .two_pus = true },
+	{ .producers = 3, .cs_ns = 300 },
+};
 static const struct round plain_rounds[] = {
 	{ .threads = 0 },
 	{ .threads = 2, .two_pus = true },
@@ -88,6 +93,7 @@ static const struct round *rounds_for(enum sl_prim_kind kind, size_t *n)
 	case SL_KIND_CONDVAR: return ROUNDS(cond_rounds);
 	case SL_KIND_RCU: return ROUNDS(rcu_rounds);
 	case SL_KIND_QUEUE: return ROUNDS(queue_rounds);
+	case SL_KIND_WORKQUEUE: return ROUNDS(workqueue_rounds);
 	default: return ROUNDS(plain_rounds);
 	}
 #undef ROUNDS

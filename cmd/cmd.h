@@ -35,8 +35,13 @@ enum sl_exit {
 
 int cmd_bench(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_env(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 int cmd_topo(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 /* Print "synclab CMD: MSG" on stderr and return SL_EXIT_USAGE. */
 int sl_usage_error(const char *cmd, const char *msg);

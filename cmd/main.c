@@ -25,7 +25,12 @@ struct sl_cmd {
 static const struct sl_cmd commands[] = {
 	{ "bench", cmd_bench, "run primitives under contention: table, CSV, chart" },
 	{ "check", cmd_check, "torture primitives for their invariants (for CI)" },
+	{ "compare", cmd_compare, "compare two results CSVs point by point: exit 1 on a regression" },
+	{ "env", cmd_env, "print the environment fingerprint and warn about noisy settings" },
 	{ "list", cmd_list, "list primitives, CSV columns or counters" },
+	{ "plot", cmd_plot, "draw charts (gnuplot) from a results CSV" },
+	{ "sweep", cmd_sweep, "run a grid of primitives, dials and thread counts into a results directory" },
+	{ "demo", cmd_demo, "run a lab experiment that shows a phenomenon of concurrency" },
 	{ "topo", cmd_topo, "show the topology and where threads would be placed" },
 	{ "help", cmd_help, "show help for synclab or one command" },
 	{ "version", cmd_version, "print the version" },

@@ -39,6 +39,8 @@ enum sl_prim_kind {
 	SL_KIND_BARRIER, /* phases: every thread waits for all the others */
 	SL_KIND_SEM,     /* counting semaphore: wait / post over K permits */
 	SL_KIND_CONDVAR, /* a monitor: a mutex and condition queues */
+	SL_KIND_LAB,     /* one step of a lab experiment (synclab demo) */
+	SL_KIND_WORKQUEUE, /* deferred work: submitters and a pool of workers */
 	SL_KIND_COUNT_
 };
 
@@ -58,6 +60,7 @@ struct sl_prim_conf {
 	unsigned nthreads; /* threads that will use this instance */
 	unsigned capacity; /* bounded queues: slots; 0 when not applicable */
 	unsigned permits;  /* semaphores: the initial count K */
+	long lab_arg;      /* lab experiments: their own parameter */
 };
 
 struct sl_lock_ops {
@@ -132,6 +135,66 @@ struct sl_cond_ops {
 	void (*broadcast)(void *obj, void *tctx, unsigned q); /* wake all */
 };
 
+/*
+ * Workqueues: a pool of worker threads runs deferred work items that other
+ * threads submit (the kernel's deferred-work mechanism).  The workload owns
+ * the items and puts a struct sl_work at the start of each; the primitive
+ * owns that header from submit until complete, and the submitter may submit
+ * the item again once its flush has returned true.  Submitters and pool
+ * workers are registered threads (thread_init), each with its own context;
+ * the pool is whoever calls take.
+ */
+struct sl_work {
+	struct sl_work *next; /* the primitive's: a link while queued */
+	void *origin;         /* the primitive's: whose flush waits for it */
+};
+
+struct sl_workqueue_ops {
+	/* Queue item for the pool.  false: full (a bounded queue); the
+	 * caller retries. */
+	bool (*submit)(void *obj, void *tctx, struct sl_work *item);
+	/* Pool worker: the next item, sleeping while none is queued.  NULL
+	 * only after shutdown and with nothing queued; after shutdown take
+	 * never sleeps, so the main thread can drain what is left with it. */
+	struct sl_work *(*take)(void *obj, void *tctx);
+	/* Pool worker, once it has run an item take returned; the caller
+	 * must not touch the item afterwards. */
+	void (*complete)(void *obj, void *tctx, struct sl_work *item);
+	/* Wait until every item the calling thread submitted has completed:
+	 * true.  false: shutdown cut the wait short. */
+	bool (*flush)(void *obj, void *tctx);
+	/* Wake every thread asleep in take or flush and let none sleep
+	 * again.  Any thread, no context; may be called more than once. */
+	void (*shutdown)(void *obj);
+};
+
+/*
+ * Lab experiments (lab/, `synclab demo`) that are not synchronization
+ * primitives but want the runner's pinning, timing, counters and
+ * repetitions: false sharing, a litmus test, a cache line ping-pong.  Their
+ * descriptors live with the experiment, not in the registry.
+ */
+#define SL_LAB_FIGURES 4
+struct sl_lab_ops {
+	/* One step by thread id (0..nthreads-1); returns the number of events
+	 * of interest this step observed (a litmus outcome, a violation),
+	 * summed over the run.  A step that waits for another thread must
+	 * return soon after stop() was called. */
+	uint64_t (*step)(void *obj, void *tctx, unsigned id);
+	/* From the main thread once the window closed: make waiting steps
+	 * return.  NULL when steps never wait for each other. */
+	void (*stop)(void *obj);
+	/* After every thread returned: up to SL_LAB_FIGURES figures of the
+	 * experiment's own (e.g. mean read cost in ns); NAN where none.
+	 * NULL when it has none. */
+	void (*figures)(void *obj, double out[SL_LAB_FIGURES]);
+	/* From each worker's own thread, once, between two of its steps, when
+	 * it first sees the measured window open: lets steps keep figures of
+	 * the window only (a latency distribution without the warm-up).  NULL
+	 * when not needed. */
+	void (*window)(void *obj, void *tctx, unsigned id);
+};
+
 struct sl_prim {
 	const char *name;    /* kebab-case, as the user types it */
 	const char *alias;   /* another accepted name, or NULL */
@@ -157,6 +220,8 @@ struct sl_prim {
 	struct sl_barrier_ops barrier;
 	struct sl_sem_ops sem;
 	struct sl_cond_ops cond;
+	struct sl_lab_ops lab;
+	struct sl_workqueue_ops wq;
 
 	/* After every thread has stopped: is the object in a consistent state
 	 * (a lock is free, a queue's counts add up)?  0 or -EPROTO with err.

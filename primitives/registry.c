@@ -57,7 +57,7 @@ const char *sl_prim_kind_name(enum sl_prim_kind kind)
 		[SL_KIND_LOCK] = "lock",       [SL_KIND_RWLOCK] = "rwlock",
 		[SL_KIND_RCU] = "rcu",         [SL_KIND_QUEUE] = "queue",
 		[SL_KIND_BARRIER] = "barrier", [SL_KIND_SEM] = "sem",
-		[SL_KIND_CONDVAR] = "condvar",
+		[SL_KIND_CONDVAR] = "condvar", [SL_KIND_LAB] = "lab", [SL_KIND_WORKQUEUE] = "workqueue",
 	};
 
 	return (unsigned)kind < SL_KIND_COUNT_ ? names[kind] : "?";

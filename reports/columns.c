@@ -194,6 +194,7 @@ static bool is_measured(enum col_id id)
 	case COL_cpu_migrations:
 	case COL_vol_ctx_switches:
 	case COL_invol_ctx_switches:
+	case COL_cpu_s:
 	case COL_lat_samples:
 	case COL_lat_p50_ns:
 	case COL_lat_p90_ns:
@@ -295,11 +296,13 @@ void sl_column_format(size_t i, const struct sl_row *row, char *buf, size_t n)
 			put(buf, n, "%u", pt->writers);
 		break;
 	case COL_producers:
-		if (pt->prim->kind == SL_KIND_CONDVAR || pt->prim->kind == SL_KIND_QUEUE)
+		if (pt->prim->kind == SL_KIND_CONDVAR || pt->prim->kind == SL_KIND_QUEUE ||
+		    pt->prim->kind == SL_KIND_WORKQUEUE)
 			put(buf, n, "%u", pt->producers);
 		break;
 	case COL_consumers:
-		if (pt->prim->kind == SL_KIND_CONDVAR || pt->prim->kind == SL_KIND_QUEUE)
+		if (pt->prim->kind == SL_KIND_CONDVAR || pt->prim->kind == SL_KIND_QUEUE ||
+		    pt->prim->kind == SL_KIND_WORKQUEUE)
 			put(buf, n, "%u", pt->consumers);
 		break;
 	case COL_capacity:
@@ -333,6 +336,9 @@ void sl_column_format(size_t i, const struct sl_row *row, char *buf, size_t n)
 		break;
 	case COL_invol_ctx_switches:
 		put(buf, n, "%ld", res->invol_cs);
+		break;
+	case COL_cpu_s:
+		put_num(buf, n, "%.6f", res->cpu_s);
 		break;
 	case COL_latency_period:
 		if (pt->lat_period)
@@ -411,6 +417,9 @@ void sl_column_format(size_t i, const struct sl_row *row, char *buf, size_t n)
 		break;
 	case COL_synclab_version:
 		put_text(buf, n, meta ? meta->version : "");
+		break;
+	case COL_env_fingerprint:
+		put_text(buf, n, meta ? meta->env_fingerprint : "");
 		break;
 	case COL_message:
 		if (res->status != SL_STATUS_OK)

@@ -88,19 +88,50 @@ static void csv_free(struct sl_csv *c)
 	free(c);
 }
 
-int sl_csv_open(struct sl_csv **out, const char *path, struct sl_err *err)
+/* The header line, names from columns.def, into c->line; *len its bytes. */
+static int build_header(struct sl_csv *c, size_t *len, struct sl_err *err)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sl_column_count(); i++)
+		n += strlen(sl_column_at(i)->name) + 1;
+	if (grow(&c->line, &c->line_cap, n + 1) < 0)
+		return sl_err_set(err, -ENOMEM, "out of memory");
+	n = 0;
+	for (size_t i = 0; i < sl_column_count(); i++) {
+		const char *name = sl_column_at(i)->name;
+		size_t l = strlen(name);
+
+		memcpy(c->line + n, name, l);
+		n += l;
+		c->line[n++] = i + 1 < sl_column_count() ? ',' : '\n';
+	}
+	*len = n;
+	return 0;
+}
+
+static struct sl_csv *csv_alloc(const char *path)
 {
 	struct sl_csv *c = calloc(1, sizeof(*c));
-	size_t len = 0;
-	int rc;
 
-	*out = NULL;
 	/* The name messages use; "-" would say nothing. */
 	if (!c || !(c->path = strdup(strcmp(path, "-") ? path
 						     : "standard output"))) {
 		free(c);
-		return sl_err_set(err, -ENOMEM, "out of memory");
+		return NULL;
 	}
+	return c;
+}
+
+int sl_csv_open(struct sl_csv **out, const char *path, struct sl_err *err)
+{
+	struct sl_csv *c = csv_alloc(path);
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	if (!c)
+		return sl_err_set(err, -ENOMEM, "out of memory");
 	if (strcmp(path, "-") == 0) {
 		c->fd = STDOUT_FILENO;
 		c->is_stdout = true;
@@ -118,21 +149,9 @@ int sl_csv_open(struct sl_csv **out, const char *path, struct sl_err *err)
 		c->regular = fstat(c->fd, &st) == 0 && S_ISREG(st.st_mode);
 	}
 
-	for (size_t i = 0; i < sl_column_count(); i++)
-		len += strlen(sl_column_at(i)->name) + 1;
-	if (grow(&c->line, &c->line_cap, len + 1) < 0) {
-		rc = sl_err_set(err, -ENOMEM, "out of memory");
+	rc = build_header(c, &len, err);
+	if (rc < 0)
 		goto fail;
-	}
-	len = 0;
-	for (size_t i = 0; i < sl_column_count(); i++) {
-		const char *name = sl_column_at(i)->name;
-		size_t l = strlen(name);
-
-		memcpy(c->line + len, name, l);
-		len += l;
-		c->line[len++] = i + 1 < sl_column_count() ? ',' : '\n';
-	}
 	rc = emit(c, c->line, len, err);
 	if (rc < 0)
 		goto fail;
@@ -141,6 +160,74 @@ int sl_csv_open(struct sl_csv **out, const char *path, struct sl_err *err)
 fail:
 	if (!c->is_stdout)
 		close(c->fd);
+	csv_free(c);
+	return rc;
+}
+
+int sl_csv_open_append(struct sl_csv **out, const char *path,
+		       struct sl_err *err)
+{
+	struct sl_csv *c = csv_alloc(path);
+	struct stat st;
+	size_t len = 0;
+	char *head = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!c)
+		return sl_err_set(err, -ENOMEM, "out of memory");
+	/* O_APPEND: every row lands at the end, whatever the offset. */
+	c->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (c->fd < 0) {
+		rc = -errno;
+		csv_free(c);
+		return sl_err_set(err, rc, "cannot open '%s': %s", path,
+				  strerror(-rc));
+	}
+	if (fstat(c->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		rc = sl_err_set(err, -EINVAL, "cannot append to '%s': not a regular file", path);
+		goto fail;
+	}
+	c->regular = true;
+	rc = build_header(c, &len, err);
+	if (rc < 0)
+		goto fail;
+	if (st.st_size == 0) {
+		rc = emit(c, c->line, len, err);
+		if (rc < 0)
+			goto fail;
+		*out = c;
+		return 0;
+	}
+
+	head = malloc(len);
+	if (!head) {
+		rc = sl_err_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((size_t)st.st_size < len ||
+	    pread(c->fd, head, len, 0) != (ssize_t)len ||
+	    memcmp(head, c->line, len) != 0) {
+		rc = sl_err_set(err, -EPROTO,
+				"'%s' has other columns than this synclab writes (its first line is not the header of 'synclab list columns'): rows cannot be appended to it",
+				path);
+		goto fail;
+	}
+	/* Rows are written whole, line end included; a file that does not
+	 * end in one was cut or edited, and a row appended would merge. */
+	if (pread(c->fd, head, 1, st.st_size - 1) != 1 || head[0] != '\n') {
+		rc = sl_err_set(err, -EPROTO,
+				"'%s' does not end with a line end (a row cut short?): rows cannot be appended to it",
+				path);
+		goto fail;
+	}
+	free(head);
+	c->good = st.st_size;
+	*out = c;
+	return 0;
+fail:
+	free(head);
+	close(c->fd);
 	csv_free(c);
 	return rc;
 }

@@ -1,16 +1,19 @@
 /*
- * Throughput charts.  The data (throughput.dat) and a plain gnuplot script
- * (throughput.gp) are always written and kept, so a user can restyle the
- * chart or render it elsewhere; gnuplot itself then runs in that directory
- * to make throughput.png.  Only successful points are plotted: a broken
- * primitive gets no line.
+ * Charts with gnuplot.  From a results table (a CSV read back, or bench's
+ * rows turned into the same table) four charts against threads: throughput,
+ * latency percentiles, counters per op and fairness.  Each is NAME.dat (the
+ * numbers) and NAME.gp (a plain gnuplot script reading NAME.dat by relative
+ * path), kept so a user can restyle a chart or render it elsewhere; one
+ * gnuplot run in the directory then renders them all.  A chart whose data
+ * is missing is not drawn, and the caller is told why.
  */
+#include "reports/csvread.h"
+#include "reports/plotdata.h"
 #include "reports/report.h"
 #include "util/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,125 +21,48 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-struct series {
-	const char *prim;
-	size_t npts;
-	unsigned *threads;  /* ascending */
-	double *med, *min, *max;
+enum chart_id { CH_THROUGHPUT, CH_LATENCY, CH_COUNTERS, CH_FAIRNESS };
+
+static const char *const chart_names[SL_PLOT_NCHARTS] = {
+	"throughput", "latency", "counters", "fairness",
 };
 
-static const char *prim_name(const struct sl_row *r)
-{
-	return r->pt->prim && r->pt->prim->name ? r->pt->prim->name : "?";
-}
+/* Styles per line.  In black and white the dash type and the marker tell
+ * lines apart; colours are dark enough to print as distinct greys.
+ * Filled and open markers alternate. */
+static const char *const colours[] = {
+	"#000000", "#0072b2", "#d55e00", "#009e73", "#7b3294", "#a6611a",
+	"#4d4d4d", "#cc3311",
+};
+static const int markers[] = { 7, 4, 9, 6, 5, 8, 11, 10, 13, 12, 1, 2, 3 };
+#define NCOLOURS (sizeof(colours) / sizeof(colours[0]))
+#define NMARKERS (sizeof(markers) / sizeof(markers[0]))
 
-/* Statuses that mean the primitive misbehaved, not that the run was cut
- * short: they void every repetition of their point. */
-static bool is_failure(enum sl_status st)
-{
-	return st == SL_STATUS_CHECK_FAILED || st == SL_STATUS_STUCK ||
-	       st == SL_STATUS_ERROR;
-}
+/* Latency percentiles: the columns, their legend names and dash types. */
+static const char *const lat_cols[] = {
+	"lat_p50_ns", "lat_p90_ns", "lat_p99_ns", "lat_p999_ns", "lat_max_ns",
+};
+static const char *const lat_names[] = { "p50", "p90", "p99", "p99.9", "max" };
+static const int lat_dash[] = { 1, 2, 4, 5, 3 };
+#define NLAT (sizeof(lat_cols) / sizeof(lat_cols[0]))
 
-static int cmp_uint(const void *a, const void *b)
-{
-	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+/* Counters per op: one panel each. */
+static const char *const ctr_cols[] = {
+	"cache_misses_per_op", "context_switches_per_op",
+};
+static const char *const ctr_labels[] = {
+	"cache misses per op (misses/op)", "context switches per op (switches/op)",
+};
+#define NCTR (sizeof(ctr_cols) / sizeof(ctr_cols[0]))
 
-	return (x > y) - (x < y);
-}
+struct plot_ctx {
+	const struct sl_plot_groups *g;
+	const char *format;   /* png, svg or pdf */
+	const char *title;    /* the caller's, or NULL */
+	bool log_y;
+};
 
-static void series_free(struct series *s, size_t ns)
-{
-	for (size_t i = 0; i < ns; i++) {
-		free(s[i].threads);
-		free(s[i].med);
-		free(s[i].min);
-		free(s[i].max);
-	}
-	free(s);
-}
-
-/* One series per primitive with at least one ok point, in order of first
- * appearance; per thread count the median and extremes over its ok
- * repetitions, NAN where it has none. */
-static int build_series(const struct sl_row *rows, size_t n,
-			struct series **out, size_t *nout)
-{
-	struct series *s = calloc(n ? n : 1, sizeof(*s));
-	double *rate = calloc(n ? n : 1, sizeof(*rate));
-	size_t ns = 0;
-
-	if (!s || !rate)
-		goto nomem;
-	for (size_t i = 0; i < n; i++) {
-		const char *name = prim_name(&rows[i]);
-		struct series *cur = NULL;
-		size_t j;
-
-		if (rows[i].res->status != SL_STATUS_OK)
-			continue;
-		for (j = 0; j < ns; j++)
-			if (strcmp(s[j].prim, name) == 0)
-				break;
-		if (j < ns)
-			continue;
-		cur = &s[ns++];
-		cur->prim = name;
-		cur->threads = calloc(n, sizeof(*cur->threads));
-		cur->med = calloc(n, sizeof(double));
-		cur->min = calloc(n, sizeof(double));
-		cur->max = calloc(n, sizeof(double));
-		if (!cur->threads || !cur->med || !cur->min || !cur->max)
-			goto nomem;
-		/* Distinct thread counts of this primitive, failed ones too:
-		 * they become gaps in its line rather than being bridged. */
-		for (size_t k = 0; k < n; k++) {
-			const struct sl_row *r = &rows[k];
-			size_t t;
-
-			if (strcmp(prim_name(r), name) != 0)
-				continue;
-			for (t = 0; t < cur->npts; t++)
-				if (cur->threads[t] == r->pt->threads)
-					break;
-			if (t == cur->npts)
-				cur->threads[cur->npts++] = r->pt->threads;
-		}
-		qsort(cur->threads, cur->npts, sizeof(unsigned), cmp_uint);
-		for (size_t t = 0; t < cur->npts; t++) {
-			size_t k = 0;
-			bool broken = false;
-
-			for (size_t m = 0; m < n; m++) {
-				const struct sl_row *r = &rows[m];
-
-				if (r->pt->threads != cur->threads[t] ||
-				    strcmp(prim_name(r), name) != 0)
-					continue;
-				if (r->res->status == SL_STATUS_OK)
-					rate[k++] = r->res->ops_per_sec;
-				else if (is_failure(r->res->status))
-					broken = true;
-			}
-			/* As in the table: one broken repetition and the
-			 * point has no figure. */
-			if (broken)
-				k = 0;
-			cur->med[t] = sl_stat_median(rate, k);
-			cur->min[t] = sl_stat_min(rate, k);
-			cur->max[t] = sl_stat_max(rate, k);
-		}
-	}
-	free(rate);
-	*out = s;
-	*nout = ns;
-	return 0;
-nomem:
-	free(rate);
-	if (s)
-		series_free(s, ns);
-	return -ENOMEM;
-}
+/* --- writing files ------------------------------------------------------- */
 
 /* A gnuplot double-quoted string: backslash and quote escaped, control
  * characters (which no label needs) blanked. */
@@ -149,6 +75,16 @@ static void gp_string(FILE *f, const char *s)
 		fputc((unsigned char)*s < 0x20 ? ' ' : *s, f);
 	}
 	fputc('"', f);
+}
+
+static int open_file(FILE **f, const char *path, struct sl_err *err)
+{
+	*f = fopen(path, "we");
+	if (!*f)
+		return sl_err_set(err, -errno, "cannot create '%s': %s", path,
+				  strerror(errno));
+	errno = 0;
+	return 0;
 }
 
 static int finish_file(FILE *f, const char *path, struct sl_err *err)
@@ -165,118 +101,435 @@ static int finish_file(FILE *f, const char *path, struct sl_err *err)
 	return 0;
 }
 
-static int write_data(const char *path, const struct series *s, size_t ns,
-		      struct sl_err *err)
+static void put_value(FILE *f, double v)
 {
-	FILE *f = fopen(path, "we");
-
-	if (!f)
-		return sl_err_set(err, -errno, "cannot create '%s': %s", path,
-				  strerror(errno));
-	errno = 0;
-	fprintf(f, "# synclab throughput: one block per primitive (select with 'index N')\n"
-		   "# threads  median_ops_per_s  min_ops_per_s  max_ops_per_s\n");
-	for (size_t i = 0; i < ns; i++) {
-		/* Two blank lines end a gnuplot data block. */
-		fprintf(f, "%s# index %zu: %s\n", i ? "\n\n" : "", i, s[i].prim);
-		for (size_t t = 0; t < s[i].npts; t++) {
-			/* A single blank line breaks the line where a
-			 * thread count has no figure. */
-			if (isnan(s[i].med[t]))
-				fprintf(f, "# %u threads: no figure\n\n",
-					s[i].threads[t]);
-			else
-				fprintf(f, "%u %.1f %.1f %.1f\n", s[i].threads[t],
-					s[i].med[t], s[i].min[t], s[i].max[t]);
-		}
-	}
-	return finish_file(f, path, err);
+	if (isnan(v))
+		fputs(" NaN", f);
+	else
+		fprintf(f, " %.10g", v);
 }
 
-static int write_script(const char *path, const struct series *s, size_t ns,
-			const struct sl_meta *meta, struct sl_err *err)
+/*
+ * NAME.dat: one block per series (gnuplot's 'index N' is the series number
+ * in every chart's data), a row per thread count: for each column its
+ * median, and with ranges its min and max too.  NaN marks no figure, which
+ * gnuplot draws as a gap.
+ */
+static int write_data(const struct plot_ctx *c, const struct sl_plot_chart *ch,
+		      const char *what, const char *const *cols, size_t ncols,
+		      bool ranges, struct sl_err *err)
 {
-	/* Filled and open markers alternate so lines stay apart in grey. */
-	static const int pts[] = { 7, 4, 9, 6, 5, 8, 11, 10, 13, 12, 1, 2, 3 };
-	unsigned xt[16];
-	size_t nxt = 0;
-	bool xt_ok = true;
-	char sub[512];
-	FILE *f = fopen(path, "we");
+	const struct sl_plot_groups *g = c->g;
+	FILE *f;
+	int rc = open_file(&f, ch->data, err);
 
-	if (!f)
-		return sl_err_set(err, -errno, "cannot create '%s': %s", path,
-				  strerror(errno));
-	errno = 0;
-	fprintf(f, "# synclab: throughput against threads, one line per primitive\n"
-		   "# (median over repetitions, error bars from min to max).\n"
-		   "# Data: throughput.dat.  Render: gnuplot throughput.gp, in this directory.\n\n");
-	/* Decided when the script runs, so it renders on any gnuplot. */
-	fprintf(f, "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
-		   "\tset terminal pngcairo size 900,560 noenhanced\n"
-		   "} else {\n"
-		   "\tset terminal png size 900,560 noenhanced\n"
-		   "}\n"
-		   "set output 'throughput.png'\n\n");
+	if (rc < 0)
+		return rc;
+	fprintf(f, "# synclab %s chart data: one block per line of the chart, selected with 'index N'.\n"
+		   "# Values are over the ok repetitions of each point: %s.\n"
+		   "# NaN: no figure (no ok repetition, a failed one, or nothing measured).\n"
+		   "# threads",
+		ch->name, ranges ? "median, min, max" : "the median");
+	for (size_t k = 0; k < ncols; k++)
+		fprintf(f, ranges ? "  %s_median %s_min %s_max" : "  %s", cols[k],
+			cols[k], cols[k]);
+	fprintf(f, "\n# %s\n", what);
+	for (size_t i = 0; i < g->nseries; i++) {
+		const struct sl_plot_series *s = &g->series[i];
 
-	if (meta)
-		snprintf(sub, sizeof(sub), "%s, %s, Linux %s", meta->host,
-			 meta->cpu_model, meta->kernel);
-	else
-		sub[0] = '\0';
-	fprintf(f, "set title \"Throughput vs threads%s\" . ", sub[0] ? "\\n" : "");
-	gp_string(f, sub);
-	fprintf(f, "\nset xlabel \"threads\"\n"
-		   "set ylabel \"throughput (ops/s)\"\n"
-		   "set format y '%%.1s%%c'\n"
-		   "set grid\n"
-		   "set key outside right top\n"
-		   "set yrange [0:*]\n"
-		   "set offsets graph 0.04, graph 0.04, graph 0.06, 0\n");
+		/* Two blank lines end a gnuplot data block. */
+		fprintf(f, "%s# index %zu: %s\n", i ? "\n\n" : "", i, s->label);
+		for (size_t t = 0; t < s->npts; t++) {
+			const struct sl_plot_point *p = &s->pt[t];
 
-	/* Tics at the thread counts that were run, when they are few enough
-	 * to label; otherwise gnuplot's own. */
-	for (size_t i = 0; i < ns && xt_ok; i++) {
-		for (size_t t = 0; t < s[i].npts; t++) {
-			size_t k;
+			fprintf(f, "%u", p->threads);
+			for (size_t k = 0; k < ncols; k++) {
+				double med, lo, hi;
 
-			for (k = 0; k < nxt; k++)
-				if (xt[k] == s[i].threads[t])
-					break;
-			if (k < nxt)
-				continue;
-			if (nxt == 16) {
-				xt_ok = false;
-				break;
+				sl_plot_stat(g, p, sl_csv_column(g->d, cols[k]),
+					     &med, &lo, &hi);
+				put_value(f, med);
+				if (ranges) {
+					put_value(f, lo);
+					put_value(f, hi);
+				}
 			}
-			xt[nxt++] = s[i].threads[t];
+			fprintf(f, "%s\n", p->broken ? "  # a repetition failed" : "");
 		}
 	}
-	/* Tight x range with a margin; a single thread count has no range,
-	 * so it gets one around it. */
-	if (nxt == 1)
-		fprintf(f, "set xrange [%u:%u]\n", xt[0] - 1, xt[0] + 1);
+	return finish_file(f, ch->data, err);
+}
+
+/* Text cut into lines of at most width characters at ", " or "; ". */
+static void wrap_lines(const char *text, size_t width, char *out, size_t n)
+{
+	size_t o = 0, line = 0;
+
+	for (const char *p = text; *p && o + 2 < n; p++) {
+		/* At a separator, break if the next item would not fit. */
+		if ((*p == ',' || *p == ';') && p[1] == ' ') {
+			const char *next = p + 2;
+			size_t item = strcspn(next, ",;");
+
+			if (line + 2 + item > width) {
+				out[o++] = *p;
+				out[o++] = '\n';
+				p++;  /* the space */
+				line = 0;
+				continue;
+			}
+		}
+		out[o++] = *p;
+		line++;
+	}
+	out[o] = '\0';
+}
+
+static void write_terminal(FILE *f, const struct plot_ctx *c, const char *name,
+			   unsigned width, unsigned height)
+{
+	if (!strcmp(c->format, "svg"))
+		fprintf(f, "set terminal svg size %u,%u dynamic noenhanced font \"Sans,10\" background \"#ffffff\"\n",
+			width, height);
+	else if (!strcmp(c->format, "pdf"))
+		fprintf(f, "set terminal pdfcairo size %.2fin,%.2fin noenhanced font \"Sans,9\"\n",
+			width / 100.0, height / 100.0);
 	else
-		fprintf(f, "set autoscale xfix\n");
-	if (xt_ok && nxt > 0) {
-		qsort(xt, nxt, sizeof(unsigned), cmp_uint);
+		/* Decided when the script runs, so it renders on any gnuplot:
+		 * libgd's png terminal when cairo's is missing. */
+		fprintf(f, "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
+			   "\tset terminal pngcairo size %u,%u noenhanced font \",10\"\n"
+			   "} else {\n"
+			   "\tset terminal png size %u,%u noenhanced\n"
+			   "}\n",
+			width, height, width, height);
+	fprintf(f, "set output '%s.%s'\n", name, c->format);
+}
+
+/* Script header: what it draws, how to render it, the terminal. */
+static void write_header(FILE *f, const struct plot_ctx *c, const char *name,
+			 const char *what, unsigned width, unsigned height)
+{
+	fprintf(f, "# synclab: %s.\n"
+		   "# Data: %s.dat, read by relative path.  Render: cd to this directory, then\n"
+		   "# 'gnuplot %s.gp' (or every chart: 'gnuplot *.gp').  For another image\n"
+		   "# format change the terminal and output lines; line styles are the\n"
+		   "# 'set style line' commands below.\n\n"
+		   "reset\n",
+		what, name, name);
+	write_terminal(f, c, name, width, height);
+}
+
+/* The title: the chart's name, then the machine, then the window and
+ * shared parameters, then how to read the lines. */
+static void write_title(FILE *f, const struct plot_ctx *c, const char *cmd,
+			const char *main, const char *how)
+{
+	char buf[1024], head[512];
+
+	if (c->title && *c->title)
+		snprintf(head, sizeof(head), "%s: %s", c->title, main);
+	else
+		snprintf(head, sizeof(head), "%s", main);
+	fprintf(f, "%s ", cmd);
+	gp_string(f, head);
+	if (c->g->machine[0]) {
+		wrap_lines(c->g->machine, 110, buf, sizeof(buf));
+		fputs(" . \"\\n\" . ", f);
+		gp_string(f, buf);
+	}
+	if (c->g->params[0]) {
+		wrap_lines(c->g->params, 110, buf, sizeof(buf));
+		fputs(" . \"\\n\" . ", f);
+		gp_string(f, buf);
+	}
+	if (how) {
+		fputs(" . \"\\n\" . ", f);
+		gp_string(f, how);
+	}
+	fputc('\n', f);
+}
+
+/* Threads axis: ticks at the thread counts run when few enough to label,
+ * log2 when they span a wide range sparsely (1, 2, 4, ... 256). */
+static void write_x_axis(FILE *f, const struct sl_plot_groups *g)
+{
+	unsigned lo = g->threads[0], hi = g->threads[g->nthreads - 1];
+	bool logx = g->nthreads >= 3 && g->nthreads <= 16 && hi >= 16u * lo;
+
+	fprintf(f, "set xlabel \"threads\"\n");
+	if (g->nthreads == 1)
+		fprintf(f, "set xrange [%u:%u]\n", lo ? lo - 1 : 0, lo + 1);
+	else if (logx)
+		fprintf(f, "set logscale x 2\nset xrange [%g:%g]\n", lo / 1.25,
+			hi * 1.25);
+	else
+		fprintf(f, "set xrange [%g:%g]\n", lo - (hi - lo) * 0.04,
+			hi + (hi - lo) * 0.04);
+	if (g->nthreads <= 16) {
 		fprintf(f, "set xtics (");
-		for (size_t k = 0; k < nxt; k++)
-			fprintf(f, "%s%u", k ? ", " : "", xt[k]);
+		for (size_t k = 0; k < g->nthreads; k++)
+			fprintf(f, "%s%u", k ? ", " : "", g->threads[k]);
 		fprintf(f, ")\n");
 	}
-
-	fprintf(f, "\nplot ");
-	for (size_t i = 0; i < ns; i++) {
-		fprintf(f, "%s'throughput.dat' index %zu using 1:2:3:4 with yerrorlines \\\n"
-			   "\tlw 1.5 dt %zu pt %d ps 1.2 title ",
-			i ? ", \\\n     " : "", i, i % 5 + 1,
-			pts[i % (sizeof(pts) / sizeof(pts[0]))]);
-		gp_string(f, s[i].prim);
-	}
-	fprintf(f, "\n");
-	return finish_file(f, path, err);
+	fprintf(f, "set grid\n");
 }
+
+/* One style per series, numbered from 1 like the series' index + 1. */
+static void write_styles(FILE *f, const struct sl_plot_groups *g)
+{
+	for (size_t i = 0; i < g->nseries; i++)
+		fprintf(f, "set style line %zu lc rgb '%s' dt %zu pt %d lw 1.5 ps 1.2\n",
+			i + 1, colours[i % NCOLOURS], i % 5 + 1,
+			markers[i % NMARKERS]);
+}
+
+/* Are all values of col positive (so a log axis can show them)? */
+static bool all_positive(const struct sl_plot_groups *g, int col)
+{
+	for (size_t i = 0; i < g->nseries; i++)
+		for (size_t t = 0; t < g->series[i].npts; t++) {
+			double med, lo, hi;
+
+			if (sl_plot_stat(g, &g->series[i].pt[t], col, &med, &lo, &hi) &&
+			    lo <= 0)
+				return false;
+		}
+	return true;
+}
+
+/* plot commands: one line with min..max bars per series that has a value
+ * in column k of the data (median at 2 + 3k). */
+static void write_bar_lines(FILE *f, const struct plot_ctx *c, const char *name,
+			    int col, size_t k)
+{
+	const struct sl_plot_groups *g = c->g;
+	bool first = true;
+
+	fprintf(f, "plot ");
+	for (size_t i = 0; i < g->nseries; i++) {
+		if (!sl_plot_has(g, &g->series[i], col))
+			continue;
+		fprintf(f, "%s'%s.dat' index %zu using 1:%zu:%zu:%zu with yerrorlines ls %zu title ",
+			first ? "" : ", \\\n     ", name, i, 2 + 3 * k, 3 + 3 * k,
+			4 + 3 * k, i + 1);
+		gp_string(f, g->series[i].label);
+		first = false;
+	}
+	fputc('\n', f);
+}
+
+static const char bars_how[] = "lines: median over repetitions; bars: min to max";
+
+static int write_throughput(const struct plot_ctx *c, struct sl_plot_chart *ch,
+			    struct sl_err *err)
+{
+	static const char *const cols[] = { "ops_per_sec" };
+	int col = sl_csv_column(c->g->d, cols[0]);
+	bool logy = c->log_y && all_positive(c->g, col);
+	FILE *f;
+	int rc;
+
+	if (!sl_plot_has(c->g, NULL, col)) {
+		snprintf(ch->note, sizeof(ch->note),
+			 "no point has an ops_per_sec figure (every one failed)");
+		return 1;
+	}
+	rc = write_data(c, ch, "throughput in ops/s", cols, 1, true, err);
+	if (rc < 0 || (rc = open_file(&f, ch->script, err)) < 0)
+		return rc;
+	write_header(f, c, ch->name,
+		     "throughput against threads, one line per series (median over\n"
+		     "# repetitions, error bars from min to max)", 1000, 620);
+	write_title(f, c, "set title", "Throughput vs threads", bars_how);
+	write_x_axis(f, c->g);
+	fprintf(f, "set ylabel \"throughput (ops/s)\"\n");
+	if (logy)
+		fprintf(f, "set logscale y 10\nset format y '%%.0s%%c'\n");
+	else
+		fprintf(f, "set yrange [0:*]\nset format y '%%.1s%%c'\nset offsets 0, 0, graph 0.06, 0\n");
+	fprintf(f, "set key outside right top vertical Left reverse\n");
+	write_styles(f, c->g);
+	fputc('\n', f);
+	write_bar_lines(f, c, ch->name, col, 0);
+	if (c->log_y && !logy)
+		snprintf(ch->note, sizeof(ch->note),
+			 "linear y axis: a throughput of 0 cannot be shown on a log scale");
+	return finish_file(f, ch->script, err);
+}
+
+static int write_fairness(const struct plot_ctx *c, struct sl_plot_chart *ch,
+			  struct sl_err *err)
+{
+	static const char *const cols[] = { "fairness" };
+	int col = sl_csv_column(c->g->d, cols[0]);
+	FILE *f;
+	int rc;
+
+	if (!sl_plot_has(c->g, NULL, col)) {
+		snprintf(ch->note, sizeof(ch->note), col < 0
+			 ? "no fairness column in the results"
+			 : "no fairness values in the results");
+		return 1;
+	}
+	rc = write_data(c, ch, "Jain's fairness index, no unit", cols, 1, true, err);
+	if (rc < 0 || (rc = open_file(&f, ch->script, err)) < 0)
+		return rc;
+	write_header(f, c, ch->name,
+		     "fairness (Jain's index over per-thread ops) against threads,\n"
+		     "# one line per series (median over repetitions, error bars min to max)",
+		     1000, 620);
+	write_title(f, c, "set title", "Fairness vs threads", bars_how);
+	write_x_axis(f, c->g);
+	fprintf(f, "set ylabel \"fairness (Jain's index; 1 = equal shares, 1/threads = one thread did all)\"\n"
+		   "set yrange [0:1.05]\n"
+		   "set ytics 0, 0.1, 1\n"
+		   "set key outside right top vertical Left reverse\n");
+	write_styles(f, c->g);
+	fputc('\n', f);
+	write_bar_lines(f, c, ch->name, col, 0);
+	return finish_file(f, ch->script, err);
+}
+
+/* Latency: series by colour and marker, percentiles by dash type, and a
+ * legend entry for each of both rather than one per combination. */
+static int write_latency(const struct plot_ctx *c, struct sl_plot_chart *ch,
+			 struct sl_err *err)
+{
+	const struct sl_plot_groups *g = c->g;
+	int cols[NLAT];
+	bool any = false, logy = true, first = true;
+	FILE *f;
+	int rc;
+
+	for (size_t k = 0; k < NLAT; k++) {
+		cols[k] = sl_csv_column(g->d, lat_cols[k]);
+		any |= sl_plot_has(g, NULL, cols[k]);
+		if (cols[k] >= 0)
+			logy &= all_positive(g, cols[k]);
+	}
+	if (!any) {
+		snprintf(ch->note, sizeof(ch->note), cols[0] < 0
+			 ? "no lat_* columns in the results"
+			 : "no lat_* values: latency was not sampled (run with --latency)");
+		return 1;
+	}
+	rc = write_data(c, ch, "latency percentiles in ns", lat_cols, NLAT, false, err);
+	if (rc < 0 || (rc = open_file(&f, ch->script, err)) < 0)
+		return rc;
+	write_header(f, c, ch->name,
+		     "latency percentiles against threads (median over repetitions\n"
+		     "# of each percentile); series by marker, percentile by dash type",
+		     1000, 620);
+	write_title(f, c, "set title", "Latency percentiles vs threads",
+		    "each percentile: median over repetitions");
+	write_x_axis(f, g);
+	fprintf(f, "set ylabel \"latency (ns)\"\n");
+	if (logy)
+		fprintf(f, "set logscale y 10\nset format y '%%.0s%%c'\n");
+	else
+		fprintf(f, "set yrange [0:*]\nset format y '%%.1s%%c'\n");
+	fprintf(f, "set key outside right top vertical Left reverse\n");
+	for (size_t i = 0; i < g->nseries; i++)
+		fprintf(f, "set style line %zu lc rgb '%s' pt %d lw 1.5 ps 1.2\n",
+			i + 1, colours[i % NCOLOURS], markers[i % NMARKERS]);
+	fprintf(f, "\nplot ");
+	for (size_t i = 0; i < g->nseries; i++)
+		for (size_t k = 0; k < NLAT; k++) {
+			if (!sl_plot_has(g, &g->series[i], cols[k]))
+				continue;
+			fprintf(f, "%s'latency.dat' index %zu using 1:%zu with linespoints ls %zu dt %d notitle",
+				first ? "" : ", \\\n     ", i, k + 2, i + 1, lat_dash[k]);
+			first = false;
+		}
+	/* Legend: NaN plots draw nothing but make an entry. */
+	for (size_t i = 0; i < g->nseries; i++) {
+		bool has = false;
+
+		for (size_t k = 0; k < NLAT; k++)
+			has |= sl_plot_has(g, &g->series[i], cols[k]);
+		if (!has)
+			continue;
+		fprintf(f, ", \\\n     NaN with points ls %zu title ", i + 1);
+		gp_string(f, g->series[i].label);
+	}
+	for (size_t k = 0; k < NLAT; k++)
+		if (sl_plot_has(g, NULL, cols[k]))
+			fprintf(f, ", \\\n     NaN with lines lc rgb '#000000' lw 1.5 dt %d title \"%s\"",
+				lat_dash[k], lat_names[k]);
+	fputc('\n', f);
+	return finish_file(f, ch->script, err);
+}
+
+/* Counters: a panel per counter that has values, one above the other, with
+ * the same margins so that their thread axes line up. */
+static int write_counters(const struct plot_ctx *c, struct sl_plot_chart *ch,
+			  struct sl_err *err)
+{
+	const struct sl_plot_groups *g = c->g;
+	int cols[NCTR];
+	size_t panels = 0, longest = 0;
+	double right;
+	FILE *f;
+	int rc;
+
+	for (size_t k = 0; k < NCTR; k++) {
+		cols[k] = sl_csv_column(g->d, ctr_cols[k]);
+		panels += sl_plot_has(g, NULL, cols[k]);
+	}
+	if (panels == 0) {
+		snprintf(ch->note, sizeof(ch->note),
+			 "cache_misses_per_op and context_switches_per_op are empty: counters not supported here or not counted");
+		return 1;
+	}
+	for (size_t k = 0; k < NCTR; k++)
+		if (!sl_plot_has(g, NULL, cols[k]))
+			snprintf(ch->note, sizeof(ch->note),
+				 "no %s panel: the column is empty (not supported here or not counted)",
+				 ctr_cols[k]);
+	rc = write_data(c, ch, "counters per op", ctr_cols, NCTR, true, err);
+	if (rc < 0 || (rc = open_file(&f, ch->script, err)) < 0)
+		return rc;
+	write_header(f, c, ch->name,
+		     "hardware and kernel counters per op against threads, a panel\n"
+		     "# per counter (median over repetitions, error bars min to max)",
+		     1000, panels > 1 ? 860 : 620);
+	/* Room on the right for the legend, from its longest label. */
+	for (size_t i = 0; i < g->nseries; i++) {
+		size_t l = strlen(g->series[i].label);
+
+		longest = l > longest ? l : longest;
+	}
+	right = 1.0 - (0.12 + 0.0072 * (double)longest);
+	right = right < 0.40 ? 0.40 : right > 0.82 ? 0.82 : right;
+	fprintf(f, "\n");
+	write_title(f, c, panels > 1 ? "set multiplot layout 2,1 title" : "set title",
+		    "Counters per op vs threads", bars_how);
+	write_x_axis(f, g);
+	fprintf(f, "set lmargin at screen 0.10\n"
+		   "set rmargin at screen %.3f\n"
+		   "set key at screen %.3f, graph 1 left top Left reverse\n",
+		right, right + 0.015);
+	write_styles(f, g);
+	for (size_t k = 0; k < NCTR; k++) {
+		bool logy;
+
+		if (!sl_plot_has(g, NULL, cols[k]))
+			continue;
+		logy = c->log_y && all_positive(g, cols[k]);
+		fprintf(f, "\nset ylabel \"%s\"\n", ctr_labels[k]);
+		if (logy)
+			fprintf(f, "set logscale y 10\nset format y '%%g'\n");
+		else
+			fprintf(f, "unset logscale y\nset yrange [0:*]\nset format y '%%g'\n");
+		write_bar_lines(f, c, ch->name, cols[k], k);
+	}
+	if (panels > 1)
+		fprintf(f, "unset multiplot\n");
+	return finish_file(f, ch->script, err);
+}
+
+/* --- running gnuplot ----------------------------------------------------- */
 
 /* Last non-empty line of what gnuplot said: its error, without the echo of
  * the offending script line that precedes it. */
@@ -297,9 +550,33 @@ static void last_line(char *text, char *out, size_t n)
 	out[len] = '\0';
 }
 
-/* Run gnuplot throughput.gp in dir.  No shell: nothing in dir's name can
- * be interpreted. */
-static int run_gnuplot(const char *dir, const char *gp, struct sl_err *err)
+/* dir as a shell word, for the how-to-render hint. */
+static void shell_word(const char *s, char *out, size_t n)
+{
+	size_t o = 0;
+
+	if (s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-+,:@")] == '\0') {
+		snprintf(out, n, "%s", s);
+		return;
+	}
+	out[o++] = '\'';
+	for (; *s && o + 6 < n; s++) {
+		if (*s == '\'') {
+			memcpy(out + o, "'\\''", 4);
+			o += 4;
+		} else {
+			out[o++] = *s;
+		}
+	}
+	out[o++] = '\'';
+	out[o] = '\0';
+}
+
+/*
+ * gnuplot SCRIPT... in dir, with no shell between: nothing in dir's name
+ * can be interpreted.  -ENOENT when gnuplot is not installed.
+ */
+static int run_gnuplot(const char *dir, char *const *argv, struct sl_err *err)
 {
 	int errpipe[2], outpipe[2];
 	int report[2] = { 0, 0 }; /* stage (1 chdir, 2 exec), errno */
@@ -330,7 +607,6 @@ static int run_gnuplot(const char *dir, const char *gp, struct sl_err *err)
 		return sl_err_set(err, -e, "cannot run gnuplot: %s", strerror(e));
 	}
 	if (pid == 0) {
-		char *argv[] = { "gnuplot", "throughput.gp", NULL };
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 		/* stdin and stdout away from ours: a CSV may be on stdout. */
@@ -353,7 +629,9 @@ static int run_gnuplot(const char *dir, const char *gp, struct sl_err *err)
 	close(errpipe[1]);
 	close(outpipe[1]);
 
-	/* Drain stderr first: gnuplot could block on a full pipe. */
+	/* Drain stderr first: gnuplot could block on a full pipe.  Its
+	 * warnings (an empty series, say) are not errors; only its exit
+	 * status decides, and the last line says why. */
 	for (;;) {
 		char chunk[512];
 
@@ -389,10 +667,7 @@ static int run_gnuplot(const char *dir, const char *gp, struct sl_err *err)
 					  "cannot enter '%s': %s", dir,
 					  strerror(report[1]));
 		if (report[1] == ENOENT)
-			return sl_err_set(err, -ENOENT,
-					  "gnuplot not found: the script is at %s; "
-					  "install gnuplot and run 'gnuplot throughput.gp' in %s",
-					  gp, dir);
+			return -ENOENT;  /* the caller says what to do */
 		return sl_err_set(err, -report[1], "cannot run gnuplot: %s",
 				  strerror(report[1]));
 	}
@@ -400,46 +675,300 @@ static int run_gnuplot(const char *dir, const char *gp, struct sl_err *err)
 		return 0;
 	last_line(said, line, sizeof(line));
 	if (WIFSIGNALED(status))
-		return sl_err_set(err, -EIO, "gnuplot was killed by signal %d on '%s'%s%s",
-				  WTERMSIG(status), gp, line[0] ? ": " : "", line);
-	return sl_err_set(err, -EIO, "gnuplot failed on '%s' (exit status %d)%s%s",
-			  gp, WEXITSTATUS(status), line[0] ? ": " : "", line);
+		return sl_err_set(err, -EIO, "gnuplot was killed by signal %d in '%s'%s%s",
+				  WTERMSIG(status), dir, line[0] ? ": " : "", line);
+	return sl_err_set(err, -EIO, "gnuplot failed in '%s' (exit status %d)%s%s",
+			  dir, WEXITSTATUS(status), line[0] ? ": " : "", line);
+}
+
+/* --- the charts ---------------------------------------------------------- */
+
+static bool known_format(const char *f)
+{
+	return !strcmp(f, "png") || !strcmp(f, "svg") || !strcmp(f, "pdf");
+}
+
+/* Remove a file synclab would write, so that no image or script of an
+ * earlier run sits beside this run's as if it belonged to it. */
+static int remove_stale(const char *dir, const char *name, const char *ext,
+			struct sl_err *err)
+{
+	char path[SL_PLOT_PATH];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.%s", dir, name, ext) >= sizeof(path))
+		return 0;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return sl_err_set(err, -errno, "cannot remove the old '%s': %s",
+				  path, strerror(errno));
+	return 0;
+}
+
+int sl_plot_csvdata(const struct sl_csvdata *d, const char *dir,
+		    const struct sl_plot_opts *o, struct sl_plot_out *out,
+		    struct sl_err *err)
+{
+	static const char *const image_exts[] = { "png", "svg", "pdf" };
+	struct sl_plot_groups g;
+	struct plot_ctx c = {
+		.format = o && o->format ? o->format : "png",
+		.title = o ? o->title : NULL,
+		.log_y = o && o->log_y,
+	};
+	char *argv[SL_PLOT_NCHARTS + 2];
+	size_t nscripts = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!known_format(c.format))
+		return sl_err_set(err, -EINVAL,
+				  "unknown chart format '%s' (accepted: png, svg, pdf)",
+				  c.format);
+	for (size_t i = 0; i < SL_PLOT_NCHARTS; i++) {
+		struct sl_plot_chart *ch = &out->chart[i];
+
+		ch->name = chart_names[i];
+		if ((size_t)snprintf(ch->data, sizeof(ch->data), "%s/%s.dat", dir, ch->name) >= sizeof(ch->data) ||
+		    (size_t)snprintf(ch->script, sizeof(ch->script), "%s/%s.gp", dir, ch->name) >= sizeof(ch->script) ||
+		    (size_t)snprintf(ch->image, sizeof(ch->image), "%s/%s.%s", dir, ch->name, c.format) >= sizeof(ch->image))
+			return sl_err_set(err, -ENAMETOOLONG, "'%s': %s", dir,
+					  strerror(ENAMETOOLONG));
+	}
+
+	rc = sl_plot_group(d, &g, err);
+	if (rc < 0)
+		return rc;
+	c.g = &g;
+	out->rows_plotted = g.rows_ok;
+	out->rows_not_ok = g.rows_not_ok;
+	out->rows_unreadable = g.rows_unreadable;
+	snprintf(out->series_by, sizeof(out->series_by), "%s", g.varying);
+	if (g.nseries == 0) {
+		const char *path = d->path ? d->path : "the results";
+
+		if (g.rows_unreadable)
+			rc = sl_err_set(err, -ENODATA,
+					"nothing to plot in '%s': %zu row(s) with status ok lack a number in 'threads' or 'ops_per_sec'",
+					path, g.rows_unreadable);
+		else
+			rc = sl_err_set(err, -ENODATA,
+					"nothing to plot in '%s': no row has status ok (%zu row(s), %zu not ok)",
+					path, d->nrows, g.rows_not_ok);
+		sl_plot_groups_free(&g);
+		return rc;
+	}
+
+	/* Every point with an ok row also had a failed one: still nothing
+	 * to draw, and nothing is written. */
+	if (!sl_plot_has(&g, NULL, sl_csv_column(d, "ops_per_sec"))) {
+		rc = sl_err_set(err, -ENODATA,
+				"nothing to plot in '%s': every point has a failed repetition",
+				d->path ? d->path : "the results");
+		sl_plot_groups_free(&g);
+		return rc;
+	}
+
+	rc = sl_mkdir_p(dir, err);
+	for (size_t i = 0; i < SL_PLOT_NCHARTS && rc == 0; i++) {
+		struct sl_plot_chart *ch = &out->chart[i];
+
+		for (size_t k = 0; k < 3 && rc == 0; k++)
+			rc = remove_stale(dir, ch->name, image_exts[k], err);
+		if (rc < 0)
+			break;
+		switch ((enum chart_id)i) {
+		case CH_THROUGHPUT:
+			rc = write_throughput(&c, ch, err);
+			break;
+		case CH_LATENCY:
+			rc = write_latency(&c, ch, err);
+			break;
+		case CH_COUNTERS:
+			rc = write_counters(&c, ch, err);
+			break;
+		case CH_FAIRNESS:
+			rc = write_fairness(&c, ch, err);
+			break;
+		}
+		if (rc == 1) {  /* skipped: its old data and script go too */
+			rc = remove_stale(dir, ch->name, "dat", err);
+			if (rc == 0)
+				rc = remove_stale(dir, ch->name, "gp", err);
+		} else if (rc == 0) {
+			ch->written = true;
+			argv[1 + nscripts++] = strrchr(ch->script, '/') + 1;
+		}
+	}
+	sl_plot_groups_free(&g);
+	if (rc < 0)
+		return rc;
+	if (nscripts == 0)
+		return sl_err_set(err, -ENODATA, "nothing to plot: no chart has data");
+
+	argv[0] = "gnuplot";
+	argv[1 + nscripts] = NULL;
+	rc = run_gnuplot(dir, argv, err);
+	if (rc == -ENOENT) {
+		char word[SL_PLOT_PATH + 64];
+		const char *first = NULL;
+
+		out->gnuplot_missing = true;
+		for (size_t i = 0; i < SL_PLOT_NCHARTS && !first; i++)
+			if (out->chart[i].written)
+				first = out->chart[i].script;
+		shell_word(dir, word, sizeof(word));
+		return sl_err_set(err, -ENOENT,
+				  "gnuplot not found: charts not rendered, but their scripts and data are written (%s%s); to render them: cd %s && gnuplot *.gp",
+				  first, nscripts > 1 ? " and more" : "", word);
+	}
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < SL_PLOT_NCHARTS; i++) {
+		struct stat st;
+
+		if (out->chart[i].written &&
+		    (stat(out->chart[i].image, &st) < 0 || st.st_size == 0))
+			return sl_err_set(err, -EIO,
+					  "gnuplot made no image '%s'",
+					  out->chart[i].image);
+	}
+	out->rendered = true;
+	return 0;
+}
+
+/* --- bench's rows as a table --------------------------------------------- */
+
+/* A formatted field without its CSV quoting: the table holds values. */
+static char *unquote(const char *field)
+{
+	size_t len = strlen(field);
+	char *v = malloc(len + 1), *o = v;
+
+	if (!v)
+		return NULL;
+	if (field[0] != '"') {
+		memcpy(v, field, len + 1);
+		return v;
+	}
+	for (const char *p = field + 1; *p; p++) {
+		if (*p == '"') {
+			if (p[1] != '"')
+				break;
+			p++;
+		}
+		*o++ = *p;
+	}
+	*o = '\0';
+	return v;
+}
+
+static int rows_to_table(const struct sl_row *rows, size_t n,
+			 struct sl_csvdata *d, struct sl_err *err)
+{
+	size_t ncols = sl_column_count(), cap = 1024;
+	char *buf = malloc(cap);
+
+	memset(d, 0, sizeof(*d));
+	d->header = calloc(ncols * (n + 1), sizeof(char *));
+	d->path = strdup("bench's results");
+	if (!buf || !d->header || !d->path)
+		goto nomem;
+	d->ncols = ncols;
+	d->cell = d->header + ncols;
+	for (size_t i = 0; i < ncols; i++)
+		if (!(d->header[i] = strdup(sl_column_at(i)->name)))
+			goto nomem;
+	for (size_t r = 0; r < n; r++) {
+		/* nrows counts filled rows, so that freeing a half-built
+		 * table frees only what was made. */
+		d->nrows = r + 1;
+		for (size_t i = 0; i < ncols; i++) {
+			/* Grow until the field fits: a cut one would be
+			 * a wrong value, not a short one. */
+			for (;;) {
+				char *b;
+
+				sl_column_format(i, &rows[r], buf, cap);
+				if (strlen(buf) + 1 < cap || cap >= ((size_t)1 << 24))
+					break;
+				b = realloc(buf, cap * 2);
+				if (!b)
+					goto nomem;
+				buf = b;
+				cap *= 2;
+			}
+			if (!(d->cell[r * ncols + i] = unquote(buf)))
+				goto nomem;
+		}
+	}
+	free(buf);
+	return 0;
+nomem:
+	free(buf);
+	if (d->header) {
+		/* Cells not yet made are NULL: free(NULL) is harmless. */
+		for (size_t i = 0; i < ncols * (n + 1); i++)
+			free(d->header[i]);
+		free(d->header);
+	}
+	free(d->path);
+	memset(d, 0, sizeof(*d));
+	return sl_err_set(err, -ENOMEM, "out of memory");
+}
+
+int sl_plot_rows(const struct sl_row *rows, size_t n, const char *dir,
+		 const struct sl_plot_opts *o, struct sl_plot_out *out,
+		 struct sl_err *err)
+{
+	struct sl_csvdata d;
+	int rc = rows_to_table(rows, n, &d, err);
+
+	if (rc < 0) {
+		memset(out, 0, sizeof(*out));
+		return rc;
+	}
+	rc = sl_plot_csvdata(&d, dir, o, out, err);
+	/* sl_csv_free frees ncols * (nrows + 1) cells: all of them here. */
+	sl_csv_free(&d);
+	return rc;
 }
 
 int sl_plot_throughput(const char *dir, const struct sl_row *rows, size_t n,
 		       char *png_path, size_t png_len, struct sl_err *err)
 {
-	char dat[PATH_MAX], gp[PATH_MAX], png[PATH_MAX];
-	const struct sl_meta *meta = NULL;
-	struct series *s;
-	size_t ns;
+	const struct sl_plot_opts o = { .format = "png" };
+	struct sl_plot_out *out = malloc(sizeof(*out));
 	int rc;
 
-	if ((size_t)snprintf(dat, sizeof(dat), "%s/throughput.dat", dir) >= sizeof(dat) ||
-	    (size_t)snprintf(gp, sizeof(gp), "%s/throughput.gp", dir) >= sizeof(gp) ||
-	    (size_t)snprintf(png, sizeof(png), "%s/throughput.png", dir) >= sizeof(png))
-		return sl_err_set(err, -ENAMETOOLONG, "'%s': %s", dir,
-				  strerror(ENAMETOOLONG));
-	if (png_path && png_len)
-		snprintf(png_path, png_len, "%s", png);
-
-	if (build_series(rows, n, &s, &ns) < 0)
+	if (!out)
 		return sl_err_set(err, -ENOMEM, "out of memory");
-	if (ns == 0) {
-		series_free(s, ns);
-		return sl_err_set(err, -ENODATA,
-				  "nothing to plot: no point finished with status ok");
-	}
-	for (size_t i = 0; i < n && !meta; i++)
-		meta = rows[i].meta;
+	rc = sl_plot_rows(rows, n, dir, &o, out, err);
+	if (png_path && png_len)
+		snprintf(png_path, png_len, "%s", out->chart[CH_THROUGHPUT].image);
+	free(out);
+	return rc;
+}
 
-	rc = sl_mkdir_p(dir, err);
-	if (rc == 0)
-		rc = write_data(dat, s, ns, err);
-	if (rc == 0)
-		rc = write_script(gp, s, ns, meta, err);
-	series_free(s, ns);
-	if (rc < 0)
-		return rc;
-	return run_gnuplot(dir, gp, err);
+void sl_plot_print(FILE *f, const struct sl_plot_out *o)
+{
+	for (size_t i = 0; i < SL_PLOT_NCHARTS; i++) {
+		const struct sl_plot_chart *ch = &o->chart[i];
+
+		if (!ch->name)
+			continue;
+		if (ch->written && o->rendered)
+			fprintf(f, "chart: %s\n", ch->image);
+		else if (ch->written)
+			fprintf(f, "chart script: %s (data: %s.dat)\n", ch->script, ch->name);
+		if (!ch->written && ch->note[0])
+			fprintf(f, "no %s chart: %s\n", ch->name, ch->note);
+		else if (ch->note[0])
+			fprintf(f, "note: %s chart: %s\n", ch->name, ch->note);
+	}
+	if (o->series_by[0])
+		fprintf(f, "note: one line per primitive and value of %s\n", o->series_by);
+	if (o->rows_not_ok)
+		fprintf(f, "note: %zu row(s) left out: status not ok\n", o->rows_not_ok);
+	if (o->rows_unreadable)
+		fprintf(f, "note: %zu row(s) left out: no number in 'threads' or 'ops_per_sec'\n",
+			o->rows_unreadable);
 }

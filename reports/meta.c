@@ -4,11 +4,13 @@
  * kernel release, synclab's version and the compiler and flags it was built
  * with (both compiled in by the Makefile).
  */
+#include "reports/env.h"
 #include "reports/report.h"
 #include "util/version.h"
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -117,4 +119,13 @@ void sl_meta_collect(struct sl_meta *m)
 		snprintf(m->kernel, sizeof(m->kernel), "unknown");
 	m->version = sl_version();
 	m->compiler = sl_compiler();
+	{
+		struct sl_env *e = malloc(sizeof(*e));
+		struct sl_err err;
+
+		if (e && sl_env_collect(e, NULL, &err) == 0)
+			snprintf(m->env_fingerprint, sizeof(m->env_fingerprint), "%s",
+				 sl_env_fingerprint(e));
+		free(e);
+	}
 }

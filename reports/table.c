@@ -2,7 +2,8 @@
  * The terminal table: one line per (primitive, threads) in the order the
  * points were run, summarising its repetitions.  Centres are medians (a
  * single preempted repetition must not move them) and the throughput spread
- * sits next to its centre.  Counters that would push a line far past 100
+ * sits next to its centre: the confidence interval and standard deviation
+ * relative to the mean (a percentage reads at any rate), then min..max.  Counters that would push a line far past 100
  * columns move to a second block with the same keys.
  */
 #include "reports/report.h"
@@ -19,6 +20,8 @@ enum {
 	C_THREADS,
 	C_REPS,
 	C_RATE,
+	C_CI,
+	C_SD,
 	C_RANGE,
 	C_NSOP,
 	C_FAIR,
@@ -78,6 +81,19 @@ static void fmt_si(char *buf, size_t n, double v)
 			buf[l + 1] = '\0';
 		}
 	}
+}
+
+/* A spread relative to the mean it belongs to: "4.1%". */
+static void fmt_pct(char *buf, size_t n, double part, double whole)
+{
+	double v = 100.0 * part / whole;
+
+	if (!isfinite(v))
+		snprintf(buf, n, "-");
+	else if (v < 9.95)
+		snprintf(buf, n, "%.1f%%", v);
+	else
+		snprintf(buf, n, "%.0f%%", v);
 }
 
 /* Nanoseconds stay unscaled: "12.3k ns" would hide the unit people think in. */
@@ -162,6 +178,7 @@ static void fill_group(struct group *g, const struct sl_row *rows, size_t n,
 	const struct sl_row *other = NULL;
 	size_t k = 0, total = 0;
 	char a[24], b[24];
+	double lo, hi;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct sl_row *r = &rows[i];
@@ -199,6 +216,14 @@ static void fill_group(struct group *g, const struct sl_row *rows, size_t n,
 
 	fmt_si(g->cell[C_RATE].s, sizeof(g->cell[C_RATE].s),
 	       sl_stat_median(rate, k));
+	/* Both need two repetitions; with one they show "-". */
+	if (sl_stat_mean_ci(rate, k, 0.95, &lo, &hi) == 0)
+		fmt_pct(g->cell[C_CI].s, sizeof(g->cell[C_CI].s), (hi - lo) / 2.0,
+			sl_stat_mean(rate, k));
+	else
+		snprintf(g->cell[C_CI].s, sizeof(g->cell[C_CI].s), "-");
+	fmt_pct(g->cell[C_SD].s, sizeof(g->cell[C_SD].s),
+		k >= 2 ? sl_stat_stddev(rate, k) : NAN, sl_stat_mean(rate, k));
 	fmt_si(a, sizeof(a), sl_stat_min(rate, k));
 	fmt_si(b, sizeof(b), sl_stat_max(rate, k));
 	snprintf(g->cell[C_RANGE].s, sizeof(g->cell[C_RANGE].s), "%s..%s", a, b);
@@ -265,6 +290,8 @@ void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
 		[C_THREADS] = { "threads", 7, false },
 		[C_REPS] = { "reps", 4, false },
 		[C_RATE] = { "ops/s", 8, false },
+		[C_CI] = { "ci95", 5, false },
+		[C_SD] = { "sd", 5, false },
 		[C_RANGE] = { "ops/s min..max", 14, false },
 		[C_NSOP] = { "ns/op", 8, false },
 		[C_FAIR] = { "fairness", 8, false },
@@ -364,7 +391,10 @@ void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
 		}
 	}
 	fprintf(f, "\nops/s and ns/op: medians over ok repetitions; "
-		   "fairness: Jain's index, 1 = equal shares\n");
+		   "fairness: Jain's index, 1 = equal shares\n"
+		   "ci95: half-width of the 95%% confidence interval of the mean ops/s "
+		   "(Student t), in %% of the mean\n"
+		   "sd: standard deviation of ops/s over the ok repetitions, in %% of the mean\n");
 	if (nev)
 		fprintf(f, "n/s: not supported on this machine\n");
 out:

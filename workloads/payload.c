@@ -140,7 +140,8 @@ int sl_point_resolve(struct sl_point *pt, struct sl_err *err)
 					  pt->writers, pt->threads, pt->threads - 1);
 		break;
 	case SL_KIND_CONDVAR:
-	case SL_KIND_QUEUE: {
+	case SL_KIND_QUEUE:
+	case SL_KIND_WORKQUEUE: {
 		unsigned prod = pt->producers, cons = pt->consumers;
 
 		if (pt->threads < 2)

@@ -35,6 +35,22 @@
  * Each consumer keeps its per-producer tallies in its own lines; the only
  * cross-thread traffic the shape adds is a producer reading the consumers'
  * counts of its items once per allowance.
+ *
+ * Latency (--latency) is enqueue->dequeue.  An item carries 64 bits and
+ * nothing else, so a timed item carries a reference to its time instead:
+ * each producer owns LAT_SLOTS stamp slots, and an item that sl_lat_due
+ * picks gets the next one, LAT_SAMPLED (bit 63) and the slot's index (bits
+ * 52-62) -- free bits, since producer ids stay below 2^12.  The producer
+ * stores sl_now_ns() in the slot just before each enqueue attempt; the
+ * consumer that dequeues the item strips the tag (the sequence checks see
+ * the item as it would be untimed), reads the slot, frees it and records
+ * now - stamp into its own histogram.  The stamp is ordered by the queue
+ * itself: stored before the enqueue's publication, read after the dequeue
+ * that took it.  A producer whose next slot is still held by an item in
+ * flight (LAT_SLOTS timed items of its own queued at once) leaves that
+ * item untimed.  With --latency off the producer and consumer loops are
+ * compiled without any of this (the `timed` variants below), so the
+ * untimed run pays nothing for it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -42,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/clock.h"
 #include "workloads/workload.h"
 
 #define SEQ_BITS 40
@@ -51,6 +68,12 @@
 /* Failed attempts in a row (queue full or empty) before each further one
  * yields the CPU (see the top comment). */
 #define SPINS_BEFORE_YIELD 128
+/* Timed items: the tag bits and each producer's stamp slots. */
+#define LAT_SLOT_SHIFT 52
+#define LAT_SLOTS 2048u /* 2^(63 - LAT_SLOT_SHIFT) */
+#define LAT_SAMPLED (UINT64_C(1) << 63)
+#define LAT_TAG_MASK (LAT_SAMPLED | (uint64_t)(LAT_SLOTS - 1) << LAT_SLOT_SHIFT)
+#define LAT_MAX_PRODUCERS (1u << (LAT_SLOT_SHIFT - SEQ_BITS))
 
 /* One consumer's tally of one producer's items. */
 struct tally {
@@ -65,6 +88,9 @@ struct queue_data {
 	uint64_t backlog;       /* items a producer keeps in flight, at most */
 	struct tally **tally;   /* [consumers][producers], one block each */
 	void *spare_tctx;       /* the main thread's, for the drain */
+	/* --latency: [producers][LAT_SLOTS] submit times, 0 when free; NULL
+	 * when latency is not sampled. */
+	_Atomic uint64_t *stamps;
 };
 
 static void queue_teardown(struct sl_run *run)
@@ -76,6 +102,7 @@ static void queue_teardown(struct sl_run *run)
 			free(d->tally[c]);
 	free(d->tally);
 	free(d->spare_tctx);
+	free(d->stamps);
 	free(d);
 	run->shape_data = NULL;
 }
@@ -110,6 +137,22 @@ static int queue_setup(struct sl_run *run, struct sl_err *err)
 		if (!d->tally[c])
 			goto oom;
 		memset(d->tally[c], 0, tsize);
+	}
+	if (pt->lat_period) {
+		size_t nstamps = (size_t)d->producers * LAT_SLOTS;
+
+		if (d->producers > LAT_MAX_PRODUCERS) {
+			queue_teardown(run);
+			return sl_err_set(err, -EINVAL,
+					  "queue workload: --latency takes at most %u producers, not %u",
+					  LAT_MAX_PRODUCERS, pt->producers);
+		}
+		d->stamps = aligned_alloc(SL_CACHELINE,
+					  SL_ROUND_UP(nstamps * sizeof(*d->stamps), SL_CACHELINE));
+		if (!d->stamps)
+			goto oom;
+		for (size_t i = 0; i < nstamps; i++)
+			atomic_init(&d->stamps[i], 0);
 	}
 	return 0;
 oom:
@@ -149,7 +192,17 @@ static uint64_t backlog_room(const struct queue_data *d, unsigned p,
 	return queued >= d->backlog / 2 ? 0 : d->backlog - queued;
 }
 
-static void produce(struct sl_worker *w, const struct queue_data *d)
+/* The stamp slot a timed item refers to. */
+static inline _Atomic uint64_t *lat_slot(const struct queue_data *d, uint64_t p,
+					 uint64_t item)
+{
+	return &d->stamps[p * LAT_SLOTS + ((item >> LAT_SLOT_SHIFT) & (LAT_SLOTS - 1))];
+}
+
+/* The producer loop; `timed` is a constant in each of its two callers, so
+ * the untimed one carries none of the latency code. */
+static inline __attribute__((always_inline)) void
+produce_loop(struct sl_worker *w, const struct queue_data *d, const bool timed)
 {
 	struct sl_run *run = w->run;
 	bool (*enqueue)(void *, void *, uint64_t) = run->prim->queue.enqueue;
@@ -157,7 +210,7 @@ static void produce(struct sl_worker *w, const struct queue_data *d)
 	const uint64_t tag = (uint64_t)w->id << SEQ_BITS;
 	const uint64_t think = run->think_iters;
 	uint64_t n = atomic_load_explicit(&w->ops, memory_order_relaxed);
-	uint64_t room = 0;
+	uint64_t room = 0, item = 0, next_slot = 0;
 	unsigned fails = 0;
 
 	while (sl_worker_running(w)) {
@@ -171,10 +224,32 @@ static void produce(struct sl_worker *w, const struct queue_data *d)
 			sl_worker_fail(w, "producer %u ran out of sequence numbers", w->id);
 			break;
 		}
-		if (!enqueue(obj, tctx, tag | (n + 1))) {
+		if (!timed) {
+			item = tag | (n + 1);
+		} else if (item == 0) {
+			/* A new item: time it when sampling picks it and its
+			 * slot is free. */
+			uint64_t slot = next_slot & (LAT_SLOTS - 1);
+
+			item = tag | (n + 1);
+			/* relaxed: the slot's own last value, freed by the
+			 * consumer of the item that held it */
+			if (sl_lat_due(w) &&
+			    atomic_load_explicit(&d->stamps[(uint64_t)w->id * LAT_SLOTS + slot],
+						 memory_order_relaxed) == 0) {
+				item |= LAT_SAMPLED | slot << LAT_SLOT_SHIFT;
+				next_slot++;
+			}
+		}
+		if (timed && (item & LAT_SAMPLED))
+			/* relaxed: published by the enqueue below */
+			atomic_store_explicit(lat_slot(d, w->id, item), sl_now_ns(),
+					      memory_order_relaxed);
+		if (!enqueue(obj, tctx, item)) {
 			backoff(&fails); /* full */
 			continue;
 		}
+		item = 0;
 		fails = 0;
 		atomic_store_explicit(&w->ops, ++n, memory_order_relaxed);
 		room--;
@@ -183,7 +258,19 @@ static void produce(struct sl_worker *w, const struct queue_data *d)
 	}
 }
 
-static void consume(struct sl_worker *w, const struct queue_data *d)
+static void produce(struct sl_worker *w, const struct queue_data *d)
+{
+	produce_loop(w, d, false);
+}
+
+static void produce_timed(struct sl_worker *w, const struct queue_data *d)
+{
+	produce_loop(w, d, true);
+}
+
+/* The consumer loop; `timed` as in produce_loop. */
+static inline __attribute__((always_inline)) void
+consume_loop(struct sl_worker *w, const struct queue_data *d, const bool timed)
 {
 	struct sl_run *run = w->run;
 	bool (*dequeue)(void *, void *, uint64_t *) = run->prim->queue.dequeue;
@@ -203,6 +290,22 @@ static void consume(struct sl_worker *w, const struct queue_data *d)
 			continue;
 		}
 		fails = 0;
+		if (timed && (item & LAT_SAMPLED)) {
+			uint64_t now = sl_now_ns(), tagged = item;
+
+			item &= ~LAT_TAG_MASK;
+			p = item >> SEQ_BITS;
+			if (p < d->producers) {
+				_Atomic uint64_t *slot = lat_slot(d, p, tagged);
+				/* relaxed: the queue ordered the producer's
+				 * store before our dequeue */
+				uint64_t t0 = atomic_load_explicit(slot, memory_order_relaxed);
+
+				atomic_store_explicit(slot, 0, memory_order_relaxed);
+				if (t0 && w->lat)
+					sl_lat_record(w, now - t0);
+			}
+		}
 		p = item >> SEQ_BITS;
 		seq = item & SEQ_MASK;
 		if (p >= d->producers || seq == 0) {
@@ -232,14 +335,24 @@ static void consume(struct sl_worker *w, const struct queue_data *d)
 	}
 }
 
+static void consume(struct sl_worker *w, const struct queue_data *d)
+{
+	consume_loop(w, d, false);
+}
+
+static void consume_timed(struct sl_worker *w, const struct queue_data *d)
+{
+	consume_loop(w, d, true);
+}
+
 static void queue_body(struct sl_worker *w)
 {
 	const struct queue_data *d = w->run->shape_data;
 
 	if (w->role == SL_ROLE_PRODUCER)
-		produce(w, d);
+		(d->stamps ? produce_timed : produce)(w, d);
 	else
-		consume(w, d);
+		(d->stamps ? consume_timed : consume)(w, d);
 }
 
 /* What came out of the queue from one producer, over every consumer and the
@@ -274,8 +387,13 @@ static int drain(struct sl_run *run, struct queue_data *d, struct outcome *o,
 	if (prim->thread_init)
 		prim->thread_init(obj, tctx);
 	while (prim->queue.dequeue(obj, tctx, &item)) {
-		uint64_t p = item >> SEQ_BITS, seq = item & SEQ_MASK;
+		uint64_t p, seq;
 		struct outcome *op;
+
+		if (d->stamps && (item & LAT_SAMPLED))
+			item &= ~LAT_TAG_MASK; /* a timed item; its time is moot */
+		p = item >> SEQ_BITS;
+		seq = item & SEQ_MASK;
 
 		if (++n > limit) {
 			rc = sl_err_set(err, -EPROTO,

@@ -36,6 +36,8 @@ extern const struct sl_shape sl_shape_cond;
 extern const struct sl_shape sl_shape_barrier;
 extern const struct sl_shape sl_shape_rw;
 extern const struct sl_shape sl_shape_rcu;
+extern const struct sl_shape sl_shape_workqueue;
+extern const struct sl_shape sl_shape_lab;
 
 /* One line per workload shape. */
 static const struct sl_shape *const shapes[] = {
@@ -46,6 +48,8 @@ static const struct sl_shape *const shapes[] = {
 	&sl_shape_barrier,
 	&sl_shape_rw,
 	&sl_shape_rcu,
+	&sl_shape_workqueue,
+	&sl_shape_lab,
 };
 
 const struct sl_shape *sl_shape_for(enum sl_prim_kind kind)
@@ -81,14 +85,31 @@ struct thread_state {
 	alignas(SL_CACHELINE) _Atomic uint32_t done;
 };
 
+/* CPU time of every worker, read by the main thread at a window edge: a
+ * worker that notices the edge late (descheduled, spinning) would
+ * otherwise count time outside the window. */
+static void sample_cpu(struct thread_state *ts, unsigned n, int edge)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct timespec t;
+		clockid_t cid;
+
+		if (pthread_getcpuclockid(ts[i].thread, &cid) != 0 ||
+		    clock_gettime(cid, &t) < 0)
+			ts[i].w.cpu_ns[edge] = 0;
+		else
+			ts[i].w.cpu_ns[edge] = (uint64_t)t.tv_sec * SL_NS_PER_SEC +
+					       (uint64_t)t.tv_nsec;
+	}
+}
+
 bool sl_worker_phase_change(struct sl_worker *w, unsigned phase)
 {
 	/* Index 0 samples the window's start, 1 its end.  A worker that
 	 * sleeps through the whole window keeps its warm-up sample as start. */
-	if (phase == SL_PHASE_WARMUP || phase == SL_PHASE_MEASURE)
-		sl_rusage_self(&w->vol_cs[0], &w->invol_cs[0]);
-	else
-		sl_rusage_self(&w->vol_cs[1], &w->invol_cs[1]);
+	const int edge = phase == SL_PHASE_WARMUP || phase == SL_PHASE_MEASURE ? 0 : 1;
+
+	sl_rusage_self(&w->vol_cs[edge], &w->invol_cs[edge]);
 	w->seen_phase = phase;
 	return phase < SL_PHASE_STOP;
 }
@@ -368,6 +389,12 @@ static void fill_figures(struct sl_result *res, const struct thread_state *ts,
 		t->pu_seen = ts[i].pu_seen;
 		t->vol_cs = w->vol_cs[1] - w->vol_cs[0];
 		t->invol_cs = w->invol_cs[1] - w->invol_cs[0];
+		t->cpu_s = w->cpu_ns[1] >= w->cpu_ns[0] && w->cpu_ns[0]
+				   ? (double)(w->cpu_ns[1] - w->cpu_ns[0]) / 1e9
+				   : NAN;
+		t->lat_max_ns = w->lat && w->lat->count ? w->lat->max : 0;
+		t->role = w->role;
+		res->cpu_s += t->cpu_s;
 		res->ops += t->ops;
 		res->vol_cs += t->vol_cs;
 		res->invol_cs += t->invol_cs;
@@ -405,6 +432,8 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 	memset(res, 0, sizeof(*res));
 	res->threads = n;
 	res->clock_ns = NAN;
+	for (unsigned i = 0; i < SL_LAB_FIGURES; i++)
+		res->lab_figure[i] = NAN;
 	for (unsigned i = 0; i < SL_MAX_EVENTS; i++)
 		res->counter[i] = NAN;
 	if (n == 0)
@@ -458,11 +487,14 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 	run->think_iters = sl_work_iters(pt->calib, pt->think_ns);
 	atomic_init(&run->phase, SL_PHASE_INIT);
 	atomic_init(&run->ready, 0);
+	for (unsigned i = 0; i < SL_LAB_FIGURES; i++)
+		run->lab_figure[i] = NAN;
 
 	for (; inited < instances; inited++) {
 		struct sl_prim_conf conf = { .nthreads = n,
 					     .capacity = pt->capacity,
-					     .permits = pt->permits };
+					     .permits = pt->permits,
+					     .lab_arg = pt->lab_arg };
 
 		if (prim->init &&
 		    (rc = prim->init(sl_run_obj(run, inited), &conf, err)) < 0) {
@@ -491,8 +523,8 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 		w->tctx = calloc(instances, sizeof(void *));
 		w->lat_countdown = UINT64_MAX;
 		if (pt->lat_period) {
-			w->lat = aligned_alloc(SL_CACHELINE, sizeof(*w->lat));
-			w->handoff = aligned_alloc(SL_CACHELINE, sizeof(*w->handoff));
+			w->lat = zalloc_aligned(sizeof(*w->lat));
+			w->handoff = zalloc_aligned(sizeof(*w->handoff));
 			if (w->lat)
 				sl_hist_init(w->lat);
 			if (w->handoff) {
@@ -562,6 +594,7 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 	{
 		uint64_t t0, t1;
 
+		sample_cpu(ts, n, 0);
 		advance_phase(run, SL_PHASE_WARMUP, SL_PHASE_MEASURE);
 		t0 = sl_now_ns();
 		for (unsigned i = 0; i < n; i++)
@@ -575,6 +608,7 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 		t1 = sl_now_ns();
 		for (unsigned i = 0; i < n; i++)
 			ops1[i] = atomic_load_explicit(&ts[i].w.ops, memory_order_relaxed);
+		sample_cpu(ts, n, 1);
 		if (pt->counters)
 			sl_counters_disable(pt->counters, tc, n);
 		advance_phase(run, SL_PHASE_MEASURE, SL_PHASE_STOP);
@@ -610,7 +644,7 @@ stop_threads:
 	}
 	fill_figures(res, ts, ops0, ops1, res->window_ns);
 	if (pt->lat_period) {
-		res->lat = aligned_alloc(SL_CACHELINE, sizeof(*res->lat));
+		res->lat = zalloc_aligned(sizeof(*res->lat));
 		if (!res->lat) {
 			rc = sl_err_set(err, -ENOMEM, "out of memory");
 			goto out;
@@ -618,7 +652,7 @@ stop_threads:
 		sl_hist_init(res->lat);
 		for (unsigned i = 0; i < n; i++)
 			sl_hist_merge(res->lat, ts[i].w.lat);
-		res->handoff = aligned_alloc(SL_CACHELINE, sizeof(*res->handoff));
+		res->handoff = zalloc_aligned(sizeof(*res->handoff));
 		if (!res->handoff) {
 			rc = sl_err_set(err, -ENOMEM, "out of memory");
 			goto out;
@@ -656,6 +690,8 @@ stop_threads:
 			ws[i] = &ts[i].w;
 		crc = shape->verify ? shape->verify(run, ws, &cerr) : 0;
 		free(ws);
+		res->observed = run->observed;
+		memcpy(res->lab_figure, run->lab_figure, sizeof(res->lab_figure));
 		for (unsigned k = 0; crc == 0 && prim->check && k < instances; k++)
 			crc = prim->check(sl_run_obj(run, k), &cerr);
 		if (crc < 0) {

@@ -66,6 +66,7 @@ struct sl_point {
 	unsigned consumers;        /* condvar: consumer threads (0: the rest) */
 	unsigned capacity;         /* condvar: bounded buffer slots */
 	unsigned permits;          /* sem: K, threads allowed in at once */
+	long lab_arg;              /* lab experiments: their own parameter */
 	uint64_t timeline_ns;      /* --timeline: per-thread op counts every
 				    * this long inside the window; 0: off */
 	unsigned lat_period;       /* --latency: time about one op in this
@@ -106,6 +107,9 @@ struct sl_thread_result {
 	int pu_seen;        /* sched_getcpu() when it stopped */
 	long vol_cs;        /* getrusage(RUSAGE_THREAD) over the window */
 	long invol_cs;
+	double cpu_s;       /* CPU time (user + system) over the window */
+	uint64_t lat_max_ns; /* --latency: this thread's longest sample; 0 none */
+	unsigned role;      /* enum sl_role the shape gave it */
 };
 
 /*
@@ -136,6 +140,11 @@ struct sl_result {
 	/* Counter sums over threads, in set order; NAN: not supported. */
 	double counter[SL_MAX_EVENTS];
 	long vol_cs, invol_cs;    /* sums of the thread values */
+	double cpu_s;             /* sum of thread[].cpu_s: compare with
+				   * window_ns * threads to see time burned */
+	uint64_t observed;        /* lab experiments: events the shape
+				   * counted (see SL_KIND_LAB); else 0 */
+	double lab_figure[SL_LAB_FIGURES]; /* lab experiments' own; NAN */
 
 	struct sl_thread_result *thread; /* [threads], owned; sl_result_release */
 
@@ -169,6 +178,7 @@ enum sl_role {
 	SL_ROLE_WRITER,   /* rw / rcu: write or update side only */
 	SL_ROLE_PRODUCER, /* queues, bounded buffers: enqueue only */
 	SL_ROLE_CONSUMER, /* dequeue only */
+	SL_ROLE_COUNT_
 };
 
 /* Per-worker state the runner hands to a shape's body.  The ops slot is
@@ -193,6 +203,7 @@ struct sl_worker {
 	 * switches when it saw the window open and close. */
 	unsigned seen_phase;
 	long vol_cs[2], invol_cs[2];
+	uint64_t cpu_ns[2]; /* written by the main thread only */
 };
 
 /* Shared state of one run: read-mostly after the start. */
@@ -208,6 +219,10 @@ struct sl_run {
 	 * value, os_index -1 when unknown), for hand-off locality. */
 	struct sl_pu_info *pu_info;
 	int npu_info;
+	/* Set by a shape's verify for the result's observed count and lab
+	 * figures (the runner starts the figures at NAN). */
+	uint64_t observed;
+	double lab_figure[SL_LAB_FIGURES];
 	uint64_t cs_iters, think_iters;
 	/* SL_PHASE_*: the only flag workers poll. */
 	alignas(SL_SLOT_ALIGN) _Atomic unsigned phase;

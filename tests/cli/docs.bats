@@ -25,9 +25,30 @@ man_text() {
 	sed -e 's/\\f[BIRP]//g' -e 's/\\//g' "$MAN"
 }
 
-# long_options CMD: the long options `synclab CMD --help` lists, one a line.
+# long_options CMD: the long options the "options:" list of `synclab CMD --help`
+# gives, one a line (a description line that begins with an option is not one).
 long_options() {
-	"$SYNCLAB" "$1" --help | sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z][a-z0-9-]*\).*/\2/p'
+	"$SYNCLAB" "$1" --help |
+		awk '/^options:$/ { on = 1; next } on && /^$/ { on = 0 } on' |
+		sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z][a-z0-9-]*\).*/\2/p'
+}
+
+# demo_experiments: the experiments `synclab demo` lists, one a line, in its order.
+demo_experiments() {
+	"$SYNCLAB" demo | awk 'NR > 1 && /^  [a-z]/ { print $1 }'
+}
+
+# expect_options_in CMD TITLE: every long option `synclab CMD --help` lists is
+# a tag (or one of the tags) of a .TP paragraph of the man page's section TITLE.
+expect_options_in() {
+	local opts tags o
+	opts=$(long_options "$1" | sort -u)
+	tags=$(man_tags "$2")
+	[ "$(wc -l <<<"$opts")" -ge 3 ] || flunk "too few $1 options parsed: $opts"
+	[ -n "$tags" ] || flunk "the man page has no tagged paragraphs in $2"
+	for o in $opts; do
+		grep -Eq -- "(^|[ ,])$o( |,|$)" <<<"$tags" || flunk "$1 option '$o' is not in $2"
+	done
 }
 
 # readme_block N: the N-th fenced code block of the README.
@@ -110,6 +131,47 @@ PY
 	done
 }
 
+@test "every long option of synclab sweep --help is documented in the man page's SWEEP OPTIONS" {
+	expect_options_in sweep "SWEEP OPTIONS"
+}
+
+@test "every long option of synclab compare --help is documented in the man page's COMPARE OPTIONS" {
+	expect_options_in compare "COMPARE OPTIONS"
+}
+
+@test "every long option of synclab plot --help is documented in the man page's PLOT OPTIONS" {
+	expect_options_in plot "PLOT OPTIONS"
+}
+
+@test "every long option of synclab check --help is documented in the man page's CHECK OPTIONS" {
+	expect_options_in check "CHECK OPTIONS"
+}
+
+@test "every long option of synclab demo --help is documented in the man page's DEMO OPTIONS" {
+	expect_options_in demo "DEMO OPTIONS"
+}
+
+@test "every long option of synclab env --help is documented in the man page's ENV OPTIONS" {
+	expect_options_in env "ENV OPTIONS"
+}
+
+@test "every experiment synclab demo lists has a subsection in the man page's LAB" {
+	local names subs e
+	names=$(demo_experiments)
+	subs=$(man_section LAB | sed -n 's/^\.SS //p')
+	[ "$(wc -l <<<"$names")" -ge 2 ] || flunk "too few experiments parsed from synclab demo: $names"
+	for e in $names; do
+		grep -qx -- "$e" <<<"$subs" || flunk "experiment '$e' has no .SS in the man page's LAB"
+	done
+}
+
+@test "the man page's LAB describes only the experiments synclab demo lists, in its order" {
+	local names subs
+	names=$(demo_experiments)
+	subs=$(man_section LAB | sed -n 's/^\.SS //p')
+	[ "$subs" = "$names" ] || flunk "LAB subsections:" "$subs" "synclab demo:" "$names"
+}
+
 @test "every long option of synclab topo --help is documented in the man page's TOPO OPTIONS" {
 	local tags o
 	tags=$(man_tags "TOPO OPTIONS")
@@ -128,7 +190,12 @@ PY
 
 @test "every long option the man page mentions is one synclab accepts" {
 	local known o
-	known=$( { long_options bench; long_options topo; long_options list; echo --version; } | sort -u)
+	known=$(
+		for c in bench sweep compare plot check demo env topo list; do
+			long_options "$c"
+		done | sort -u
+		echo --version
+	)
 	for o in $(man_text | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
 		grep -qx -- "$o" <<<"$known" || flunk "the man page mentions '$o', which no command accepts"
 	done

@@ -28,8 +28,12 @@ static const char *const expected_columns[] = {
 	"consumers", "capacity", "permits", "warmup_s", "cycles_per_op",
 	"instructions_per_op", "cache_misses_per_op",
 	"context_switches_per_op", "cpu_migrations", "vol_ctx_switches",
-	"invol_ctx_switches", "uncontended_ns", "rmw_ns", "work_loops_per_us", "host", "cpu_model",
-	"kernel", "synclab_version", "message",
+	"invol_ctx_switches", "cpu_s", "latency_period", "lat_samples",
+	"lat_p50_ns", "lat_p90_ns", "lat_p99_ns", "lat_p999_ns", "lat_max_ns",
+	"clock_ns", "handoff_samples", "handoff_p50_ns", "handoff_p99_ns",
+	"handoff_same_pu_pct", "handoff_smt_pct", "handoff_cache_pct",
+	"handoff_node_pct", "handoff_remote_pct", "uncontended_ns", "rmw_ns", "work_loops_per_us", "host", "cpu_model",
+	"kernel", "synclab_version", "env_fingerprint", "message",
 };
 #define NCOLS (sizeof(expected_columns) / sizeof(expected_columns[0]))
 
