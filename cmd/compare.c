@@ -112,7 +112,7 @@ static const char compare_summary[] =
 	"the change is beyond --threshold; else within noise.  Decided on ops per\n"
 	"CPU-second when the files have cpu_s (other tenants' share of the CPUs\n"
 	"divided out).  On a shared machine, alternate BASE and NEW runs of --repeat 1\n"
-	"and join each side's files with cat (see COMPARE in synclab(1)).\n"
+	"and join each side's files with cat (see COMPARE OPTIONS in synclab(1)).\n"
 	"Exit 0: nothing regressed; 1: a point is slower beyond the threshold or fails\n"
 	"in NEW; 2: the input cannot be compared.";
 
@@ -759,9 +759,9 @@ static void print_table(FILE *out, const struct cmp *c, bool borrowed)
 	fprintf(out, "change: new/base - 1%s\np: two-sided Mann-Whitney rank test over the repetitions\n",
 		show[6] ? "; vs drift: the change with the drift divided out, decided on" : "");
 	if (back_to_back && c->npt)
-		fprintf(out, "note: in both files each point's repetitions ran back to back in one run: they\n"
-			     "do not sample run-to-run noise, so a verdict may be that noise (see COMPARE in\n"
-			     "synclab(1): alternate single-repetition runs of BASE and NEW)\n");
+		fprintf(out, "note: in both files all repetitions came from one run each: they do not\n"
+			     "sample run-to-run noise, so a verdict may be that noise (see COMPARE OPTIONS\n"
+			     "in synclab(1): alternate single-repetition runs of BASE and NEW)\n");
 	fprintf(out, "%zu slower beyond %g%% (regression), %zu failing in NEW (regression), "
 		     "%zu faster, %zu within noise, %zu not compared\n",
 		nslow, 100.0 * c->threshold, nfail, nfast, nwithin, nother);

@@ -12,7 +12,7 @@
 #include "util/opt.h"
 
 static const char topo_usage[] =
-	"synclab topo [--topology DESC] [--allowed LIST] [--threads N] [--pin POLICY]";
+	"synclab topo [--topology DESC] [--allowed LIST] [--threads LIST] [--pin POLICY]";
 static const char topo_summary[] =
 	"Print the topology: packages, NUMA nodes, caches, cores and PUs, and which\n"
 	"PUs this process may use (taskset and cgroup cpusets are honoured).  With\n"

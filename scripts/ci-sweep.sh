@@ -14,7 +14,7 @@
 #       builds REF in a temporary git worktree and alternates runs of the
 #       base and the new binary, one repetition each, so both sides see the
 #       same machine conditions (on shared CI machines load drifts by tens of
-#       percent between minutes; see COMPARE in synclab(1)).  The robust way.
+#       percent between minutes; see COMPARE OPTIONS in synclab(1)).  The robust way.
 #
 #   scripts/ci-sweep.sh [--baseline FILE]
 #       compares with a results CSV kept in the repository (default
