@@ -112,6 +112,9 @@ tsan-check: tsan
 	TSAN_OPTIONS="halt_on_error=1" build-tsan/tests/test_rcu
 	TSAN_OPTIONS="halt_on_error=1" build-tsan/tests/test_queue
 	TSAN_OPTIONS="halt_on_error=1" build-tsan/tests/test_workqueue
+	TSAN_OPTIONS="halt_on_error=1" build-tsan/tests/test_plan
+	TSAN_OPTIONS="halt_on_error=1" build-tsan/tests/test_lab_window
+	TSAN_OPTIONS="halt_on_error=1" build-tsan/tests/test_lab_measure
 
 asan:
 	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g" build-asan/synclab $(UNIT_BINS:$(BUILD)/%=build-asan/%)
