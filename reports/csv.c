@@ -5,6 +5,7 @@
  * nothing already measured and never leaves a partial line behind.
  */
 #include "reports/report.h"
+#include "util/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,23 +43,6 @@ static int grow(char **p, size_t *cap, size_t need)
 	return 0;
 }
 
-/* Write all of buf, resuming after a signal or a short write. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 static int emit(struct sl_csv *c, const char *buf, size_t len,
 		struct sl_err *err)
 {
@@ -68,7 +52,7 @@ static int emit(struct sl_csv *c, const char *buf, size_t len,
 	 * first, so that table and CSV lines keep their order. */
 	if (c->is_stdout)
 		fflush(stdout);
-	rc = write_all(c->fd, buf, len);
+	rc = sl_write_all(c->fd, buf, len);
 	if (rc < 0) {
 		/* Cut a partly written line so the file stays valid CSV. */
 		if (c->regular && ftruncate(c->fd, c->good) == 0)

@@ -58,9 +58,31 @@ static char *read_all(FILE *f, size_t *len)
 	return buf;
 }
 
+/* The field being read: a growable buffer. */
+struct field {
+	char *s;
+	size_t n, cap;
+};
+
+static int field_put(struct field *f, char c)
+{
+	if (f->n + 1 >= f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 16;
+		char *g = realloc(f->s, cap);
+
+		if (!g)
+			return -1;
+		f->s = g;
+		f->cap = cap;
+	}
+	f->s[f->n++] = c;
+	return 0;
+}
+
 /*
  * Parse one record starting at *pos into fields; advance *pos past its line
- * end.  Returns the number of fields, or -1 for an unterminated quote.
+ * end.  Returns the number of fields, -1 for an unterminated quote, -2 when
+ * out of memory.
  */
 static long parse_record(const char *text, size_t len, size_t *pos,
 			 struct strvec *fields, unsigned long *line)
@@ -69,67 +91,42 @@ static long parse_record(const char *text, size_t len, size_t *pos,
 	long nf = 0;
 
 	for (;;) {
-		size_t cap = 16, n = 0;
-		char *f = malloc(cap);
+		struct field f = { 0 };
 
-		if (!f)
+		if (field_put(&f, '\0') < 0)
 			return -2;
+		f.n = 0;
 		if (i < len && text[i] == '"') {
-			i++;
-			for (;;) {
+			/* Quoted: up to the closing quote; "" is one quote. */
+			for (i++;; i++) {
 				if (i >= len) {
-					free(f);
+					free(f.s);
 					return -1;
 				}
 				if (text[i] == '"') {
 					if (i + 1 < len && text[i + 1] == '"') {
-						i += 2;
-						goto put_quote;
+						i++;
+					} else {
+						i++;
+						break;
 					}
-					i++;
-					break;
-				}
-				if (text[i] == '\n')
+				} else if (text[i] == '\n') {
 					(*line)++;
-				if (n + 1 >= cap) {
-					char *g = realloc(f, cap *= 2);
-
-					if (!g) {
-						free(f);
-						return -2;
-					}
-					f = g;
 				}
-				f[n++] = text[i++];
-				continue;
-put_quote:
-				if (n + 1 >= cap) {
-					char *g = realloc(f, cap *= 2);
-
-					if (!g) {
-						free(f);
-						return -2;
-					}
-					f = g;
-				}
-				f[n++] = '"';
-			}
-		}
-		while (i < len && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
-			if (n + 1 >= cap) {
-				char *g = realloc(f, cap *= 2);
-
-				if (!g) {
-					free(f);
+				if (field_put(&f, text[i]) < 0) {
+					free(f.s);
 					return -2;
 				}
-				f = g;
 			}
-			f[n++] = text[i++];
 		}
-		f[n] = '\0';
-		if (strvec_push(fields, f)) {
-			free(f);
+		for (; i < len && text[i] != ',' && text[i] != '\n' && text[i] != '\r'; i++)
+			if (field_put(&f, text[i]) < 0) {
+				free(f.s);
+				return -2;
+			}
+		f.s[f.n] = '\0';
+		if (strvec_push(fields, f.s)) {
+			free(f.s);
 			return -2;
 		}
 		nf++;

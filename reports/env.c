@@ -25,6 +25,7 @@
 
 #include "counters/counters.h"
 #include "pinning/pin.h"
+#include "util/fs.h"
 
 #define UNKNOWN "unknown"
 #define NOT_PROBED "not probed (facts read from another root)"
@@ -57,28 +58,6 @@ static void rtrim(char *s)
 
 	while (len && isspace((unsigned char)s[len - 1]))
 		s[--len] = '\0';
-}
-
-/* Copy s into buf with surrounding blanks removed and inner runs of blanks
- * squeezed to one ("Intel(R) Xeon(R) CPU  E5-2680" has a double space). */
-static void copy_squeezed(char *buf, size_t n, const char *s)
-{
-	size_t o = 0;
-	bool blank = false;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	for (; *s && o + 1 < n; s++) {
-		if (isspace((unsigned char)*s)) {
-			blank = true;
-			continue;
-		}
-		if (blank && o + 2 < n)
-			buf[o++] = ' ';
-		blank = false;
-		buf[o++] = *s;
-	}
-	buf[o] = '\0';
 }
 
 static FILE *open_rel(const struct reader *r, const char *rel)
@@ -279,7 +258,7 @@ static void read_cpuinfo(const struct reader *r, struct cpuinfo *ci)
 			char *dst = (char *)ci + fields[i].off;
 
 			if (!dst[0] && strcmp(line, fields[i].key) == 0)
-				copy_squeezed(dst, fields[i].size, value);
+				sl_copy_squeezed(dst, fields[i].size, value);
 		}
 	}
 	free(line);
@@ -367,7 +346,7 @@ static void read_topology(const struct reader *r, struct sl_env *e, int **cpus_o
 		while (f && fgets(line, sizeof(line), f)) {
 			if (strncmp(line, "Cpus_allowed_list:", 18) != 0)
 				continue;
-			copy_squeezed(buf, sizeof(buf), line + 18);
+			sl_copy_squeezed(buf, sizeof(buf), line + 18);
 			n = cpulist_count(buf, list, MAX_CPU_INDEX);
 			if (n > 0) {
 				e->pus_usable = n;

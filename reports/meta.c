@@ -6,6 +6,7 @@
  */
 #include "reports/env.h"
 #include "reports/report.h"
+#include "util/fs.h"
 #include "util/version.h"
 
 #include <ctype.h>
@@ -15,28 +16,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-
-/* Copy s into buf with surrounding blanks removed and inner runs of blanks
- * squeezed to one ("Intel(R) Xeon(R) CPU  E5-2680" has a double space). */
-static void copy_squeezed(char *buf, size_t n, const char *s)
-{
-	size_t o = 0;
-	bool blank = false;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	for (; *s && o + 1 < n; s++) {
-		if (isspace((unsigned char)*s)) {
-			blank = true;
-			continue;
-		}
-		if (blank && o + 2 < n)
-			buf[o++] = ' ';
-		blank = false;
-		buf[o++] = *s;
-	}
-	buf[o] = '\0';
-}
 
 /* Split a "key<TAB>: value" line of /proc/cpuinfo in place. */
 static bool cpuinfo_field(char *line, char **key, char **value)
@@ -77,17 +56,17 @@ static void cpu_model(char *buf, size_t n)
 		if (!cpuinfo_field(line, &key, &value))
 			continue;
 		if (!model[0] && strcmp(key, "model name") == 0)
-			copy_squeezed(model, sizeof(model), value);
+			sl_copy_squeezed(model, sizeof(model), value);
 		else if (!processor[0] && strcmp(key, "Processor") == 0)
-			copy_squeezed(processor, sizeof(processor), value);
+			sl_copy_squeezed(processor, sizeof(processor), value);
 		else if (!hardware[0] && strcmp(key, "Hardware") == 0)
-			copy_squeezed(hardware, sizeof(hardware), value);
+			sl_copy_squeezed(hardware, sizeof(hardware), value);
 		else if (!power[0] && strcmp(key, "cpu") == 0)
-			copy_squeezed(power, sizeof(power), value);
+			sl_copy_squeezed(power, sizeof(power), value);
 		else if (!impl[0] && strcmp(key, "CPU implementer") == 0)
-			copy_squeezed(impl, sizeof(impl), value);
+			sl_copy_squeezed(impl, sizeof(impl), value);
 		else if (!part[0] && strcmp(key, "CPU part") == 0)
-			copy_squeezed(part, sizeof(part), value);
+			sl_copy_squeezed(part, sizeof(part), value);
 	}
 	fclose(f);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "reports/report.h"
+#include "util/fs.h"
 
 struct sl_timeline {
 	int fd;
@@ -24,22 +25,6 @@ struct sl_timeline {
 
 static const char timeline_header[] =
 	"primitive,threads,rep,interval,end_s,thread,cpu,ops,ops_per_sec\n";
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
 
 int sl_timeline_open(struct sl_timeline **out, const char *path,
 		     struct sl_err *err)
@@ -58,7 +43,7 @@ int sl_timeline_open(struct sl_timeline **out, const char *path,
 		return sl_err_set(err, rc, "cannot create '%s': %s", path, strerror(-rc));
 	}
 	t->path = strdup(path);
-	rc = write_all(t->fd, timeline_header, sizeof(timeline_header) - 1);
+	rc = sl_write_all(t->fd, timeline_header, sizeof(timeline_header) - 1);
 	if (rc < 0) {
 		sl_err_set(err, rc, "cannot write '%s': %s", path, strerror(-rc));
 		sl_timeline_close(t, NULL);
@@ -106,7 +91,7 @@ int sl_timeline_write(struct sl_timeline *t, const struct sl_row *row,
 		free(buf);
 		return sl_err_set(err, -ENOMEM, "out of memory");
 	}
-	rc = write_all(t->fd, buf, len);
+	rc = sl_write_all(t->fd, buf, len);
 	free(buf);
 	if (rc < 0)
 		return sl_err_set(err, rc, "cannot write '%s': %s", t->path, strerror(-rc));

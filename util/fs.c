@@ -1,6 +1,8 @@
-/* Output paths: checking them before a run and creating them after. */
+/* Output paths: checking them before a run and creating them after; and
+ * two small text and file helpers every writer and reader needs. */
 #include "util/fs.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -78,4 +80,42 @@ int sl_check_creatable(const char *path, struct sl_err *err)
 	if (access(p, W_OK) != 0)
 		return sl_err_set(err, -EACCES, "directory '%s' is not writable", p);
 	return 0;
+}
+
+int sl_write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+void sl_copy_squeezed(char *buf, size_t n, const char *s)
+{
+	size_t o = 0;
+	bool blank = false;
+
+	if (n == 0)
+		return;
+	while (isspace((unsigned char)*s))
+		s++;
+	for (; *s && o + 1 < n; s++) {
+		if (isspace((unsigned char)*s)) {
+			blank = true;
+			continue;
+		}
+		if (blank && o + 2 < n)
+			buf[o++] = ' ';
+		blank = false;
+		buf[o++] = *s;
+	}
+	buf[o] = '\0';
 }
