@@ -74,12 +74,9 @@ static int amdahl_run(const struct sl_demo_ctx *ctx, FILE *out, struct sl_err *e
 
 			pt.cs_ns = (uint64_t)(am_frac[k] * AM_OP_NS + 0.5);
 			pt.think_ns = AM_OP_NS - pt.cs_ns;
-			rc = sl_lab_measure(ctx, &pt, &m[k][i], err);
+			rc = sl_lab_measure_ok(ctx, &pt, &m[k][i], err);
 			if (rc < 0)
 				return rc;
-			if (m[k][i].status != SL_STATUS_OK)
-				return sl_err_set(err, -EIO, "f = %.0f%%, %u threads: %s",
-						  am_frac[k] * 100, ns[i], m[k][i].message);
 		}
 	t = sl_lab_table_new("serial fraction", C_NCOLS, names, units);
 	if (!t)

@@ -59,12 +59,9 @@ static int convoy_run(const struct sl_demo_ctx *ctx, FILE *out, struct sl_err *e
 			pt.cs_ns = CV_CS_NS;
 			pt.think_ns = CV_THINK_NS;
 			pt.lat_period = CV_LAT_PERIOD;
-			rc = sl_lab_measure(ctx, &pt, &m[l][p], err);
+			rc = sl_lab_measure_ok(ctx, &pt, &m[l][p], err);
 			if (rc < 0)
 				return rc;
-			if (m[l][p].status != SL_STATUS_OK)
-				return sl_err_set(err, -EIO, "%s, %u threads: %s", cv_prims[p],
-						  loads[l], m[l][p].message);
 		}
 	t = sl_lab_table_new("lock", C_NCOLS, names, units);
 	if (!t)

@@ -5,6 +5,7 @@
  * time, pin or plot on their own.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
@@ -282,6 +283,25 @@ int sl_lab_measure(const struct sl_demo_ctx *ctx, const struct sl_point *tmpl,
 	}
 	free(fig);
 	return 0;
+}
+
+int sl_lab_measure_ok(const struct sl_demo_ctx *ctx, const struct sl_point *tmpl,
+		      struct sl_lab_measure *m, struct sl_err *err)
+{
+	int rc = sl_lab_measure(ctx, tmpl, m, err);
+	char params[96] = "";
+
+	if (rc < 0 || m->status == SL_STATUS_OK)
+		return rc;
+	if (tmpl->cs_ns)
+		snprintf(params, sizeof(params), ", %" PRIu64 " ns critical section", tmpl->cs_ns);
+	if (tmpl->prim->kind == SL_KIND_RWLOCK || tmpl->prim->kind == SL_KIND_RCU)
+		snprintf(params + strlen(params), sizeof(params) - strlen(params),
+			 ", %u%% reads", tmpl->read_pct);
+	return sl_err_set(err, m->status == SL_STATUS_CHECK_FAILED ? -EPROTO : -EIO,
+			  "%s, %u thread%s%s: %s: %s", tmpl->prim->name, tmpl->threads,
+			  tmpl->threads == 1 ? "" : "s", params, sl_status_name(m->status),
+			  m->message);
 }
 
 /* --- evidence table ------------------------------------------------------ */

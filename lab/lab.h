@@ -103,6 +103,12 @@ struct sl_lab_measure {
 int sl_lab_measure(const struct sl_demo_ctx *ctx, const struct sl_point *tmpl,
 		   struct sl_lab_measure *m, struct sl_err *err);
 
+/* sl_lab_measure for an experiment that needs every run to succeed: a
+ * configuration whose runs failed is -EIO (-EPROTO when the invariant was
+ * broken) with err naming the primitive, threads and the reason. */
+int sl_lab_measure_ok(const struct sl_demo_ctx *ctx, const struct sl_point *tmpl,
+		      struct sl_lab_measure *m, struct sl_err *err);
+
 /* A template point for prim (registered name or a private descriptor):
  * threads, compact placement, one lock, defaults of bench. */
 struct sl_point sl_lab_point(const struct sl_prim *prim, unsigned threads);

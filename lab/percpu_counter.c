@@ -197,11 +197,9 @@ static int measure(const struct sl_demo_ctx *ctx, const struct sl_prim *prim,
 
 	pt.pin = &scatter;
 	pt.lab_arg = PC_ARG(ctx->pus, reader);
-	rc = sl_lab_measure(ctx, &pt, m, err);
+	rc = sl_lab_measure_ok(ctx, &pt, m, err);
 	if (rc < 0)
 		return rc;
-	if (m->status != SL_STATUS_OK)
-		return sl_err_set(err, -EIO, "%s, %u threads: %s", prim->name, threads, m->message);
 	return 0;
 }
 

@@ -62,12 +62,9 @@ static int rcu_vs_rwlock_run(const struct sl_demo_ctx *ctx, FILE *out,
 			struct sl_point pt = sl_lab_point(prim, threads);
 
 			pt.read_pct = read_pct[i];
-			rc = sl_lab_measure(ctx, &pt, &m[p][i], err);
+			rc = sl_lab_measure_ok(ctx, &pt, &m[p][i], err);
 			if (rc < 0)
 				return rc;
-			if (m[p][i].status != SL_STATUS_OK)
-				return sl_err_set(err, -EIO, "%s at %u%% reads: %s", rv_prims[p],
-						  read_pct[i], m[p][i].message);
 		}
 	}
 	t = sl_lab_table_new("primitive", C_NCOLS, names, units);

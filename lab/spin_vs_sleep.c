@@ -42,13 +42,9 @@ static int measure_cell(const struct sl_demo_ctx *ctx, struct svs_cell *c,
 		int rc;
 
 		pt.cs_ns = c->cs_ns;
-		rc = sl_lab_measure(ctx, &pt, &c->m[p], err);
+		rc = sl_lab_measure_ok(ctx, &pt, &c->m[p], err);
 		if (rc < 0)
 			return rc;
-		if (c->m[p].status != SL_STATUS_OK)
-			return sl_err_set(err, -EIO, "%s, %u threads, cs %" PRIu64 " ns: %s",
-					  svs_prim_names[p], c->threads, c->cs_ns,
-					  c->m[p].message);
 	}
 	return 0;
 }
