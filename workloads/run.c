@@ -372,8 +372,9 @@ static void fill_figures(struct sl_result *res, const struct thread_state *ts,
 			 const uint64_t *ops0, const uint64_t *ops1,
 			 uint64_t window_ns)
 {
-	unsigned n = res->threads;
+	unsigned n = res->threads, counted = 0;
 	uint64_t *per = malloc(n * sizeof(*per));
+	const unsigned uncounted = n ? ts[0].w.run->shape->uncounted_roles : 0;
 
 	res->window_ns = window_ns;
 	res->ops = 0;
@@ -398,16 +399,21 @@ static void fill_figures(struct sl_result *res, const struct thread_state *ts,
 		res->ops += t->ops;
 		res->vol_cs += t->vol_cs;
 		res->invol_cs += t->invol_cs;
+		if (uncounted & (1u << t->role))
+			continue;
 		if (t->ops < res->min_thread_ops)
 			res->min_thread_ops = t->ops;
 		if (t->ops > res->max_thread_ops)
 			res->max_thread_ops = t->ops;
 		if (per)
-			per[i] = t->ops;
+			per[counted] = t->ops;
+		counted++;
 	}
+	if (!counted)
+		res->min_thread_ops = 0;
 	res->ops_per_sec = window_ns ? (double)res->ops * 1e9 / (double)window_ns : NAN;
 	res->ns_per_op = res->ops ? (double)window_ns * n / (double)res->ops : NAN;
-	res->fairness = per ? sl_stat_jain(per, n) : NAN;
+	res->fairness = per && counted ? sl_stat_jain(per, counted) : NAN;
 	free(per);
 }
 

@@ -275,6 +275,10 @@ struct sl_shape {
 	 * inside the primitive waiting for each other, e.g. a consumer waiting
 	 * for an item no stopped producer will make.  NULL when not needed. */
 	void (*wake_all)(struct sl_run *run);
+	/* 1 << role for the roles whose threads complete no ops by design
+	 * (workqueue submitters: ops are items executed): fairness and the
+	 * per-thread min and max leave them out. */
+	unsigned uncounted_roles;
 };
 
 /* The shape that drives primitives of kind; NULL when none exists yet. */

@@ -398,4 +398,5 @@ const struct sl_shape sl_shape_workqueue = {
 	.verify = wq_verify,
 	.teardown = wq_teardown,
 	.wake_all = wq_wake_all,
+	.uncounted_roles = 1u << SL_ROLE_PRODUCER,
 };

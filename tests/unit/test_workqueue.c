@@ -387,6 +387,12 @@ static void test_end_to_end(void **state)
 				fail_msg("%s %u/%u: only %llu items ran", p->name, splits[s][0],
 					 splits[s][1], (unsigned long long)pool_ops);
 			assert_null(res.lat);
+			/* Fairness and the per-thread extremes are the pool
+			 * workers': a submitter's zero would make every run
+			 * look starved. */
+			if (pt.consumers == 1)
+				assert_true(res.fairness > 0.999);
+			assert_true(res.min_thread_ops > 0);
 			sl_result_release(&res);
 		}
 	}
