@@ -390,9 +390,11 @@ static void test_end_to_end(void **state)
 			/* Fairness and the per-thread extremes are the pool
 			 * workers': a submitter's zero would make every run
 			 * look starved. */
-			if (pt.consumers == 1)
+			if (pt.consumers == 1) {
 				assert_true(res.fairness > 0.999);
-			assert_true(res.min_thread_ops > 0);
+				assert_true(res.min_thread_ops > 0);
+			}
+			assert_true(res.max_thread_ops > 0);
 			sl_result_release(&res);
 		}
 	}
