@@ -94,7 +94,7 @@ int cmd_bench(int argc, char **argv)
 		.read_pct = 90,
 		.capacity = 16,
 		.permits = 2,
-		.latency_period = 100,
+		.latency_period = 1000,
 		.pin = "compact",
 		.counters = "default",
 	};

@@ -701,7 +701,7 @@ int cmd_sweep(int argc, char **argv)
 	c.warmup_ns = 200 * SL_NS_PER_MS;
 	c.stall_timeout_ns = 5 * SL_NS_PER_SEC;
 	c.repeat = 3;
-	c.latency_period = 100;
+	c.latency_period = 1000;
 	c.pin = "compact";
 	c.counters = "default";
 

@@ -93,7 +93,59 @@ static void stamp_release(struct protected_line *pl)
 	atomic_store_explicit(&pl->release_ns, sl_now_ns(), memory_order_relaxed);
 }
 
-static void lock_body(struct sl_worker *w)
+/* A hand-off seen by a timed acquire, recorded once the lock is released
+ * (classifying it inside the critical section would lengthen it). */
+struct handoff_seen {
+	int from_pu, to_pu;
+	uint64_t ns;
+};
+
+/*
+ * A sampled acquire, out of line so the common path stays short: ask the
+ * owners to stamp their releases, time the acquire, and tell whether the
+ * lock was handed over by a release that came after this thread began to
+ * wait (the release stamp newer than our start, and the count unchanged
+ * since that stamp).
+ */
+static __attribute__((noinline)) bool timed_lock(struct sl_worker *w,
+						 const struct sl_lock_ops *ops,
+						 void *obj, void *tctx,
+						 struct protected_line *pl,
+						 bool exclusive,
+						 struct handoff_seen *seen)
+{
+	uint64_t t0, t1, rel;
+	bool handed = false;
+
+	if (exclusive)
+		atomic_fetch_add_explicit(&pl->stamp_want, 1, memory_order_relaxed);
+	t0 = sl_now_ns();
+	ops->lock(obj, tctx);
+	t1 = sl_now_ns();
+	sl_lat_record(w, t1 - t0);
+	if (!exclusive)
+		return false;
+	rel = atomic_load_explicit(&pl->release_ns, memory_order_relaxed);
+	if (rel >= t0 &&
+	    atomic_load_explicit(&pl->release_count, memory_order_relaxed) ==
+		    atomic_load_explicit(&pl->count, memory_order_relaxed)) {
+		seen->ns = t1 - rel;
+		seen->from_pu = atomic_load_explicit(&pl->release_pu, memory_order_relaxed);
+		seen->to_pu = sched_getcpu();
+		handed = true;
+	}
+	atomic_fetch_sub_explicit(&pl->stamp_want, 1, memory_order_relaxed);
+	return handed;
+}
+
+/*
+ * The loop, compiled twice (see lock_body): without latency sampling every
+ * timing branch and the release stamp fold away, so the harness costs the
+ * same per op as if sampling did not exist; with it, the common op pays
+ * one decrement of a register and one load of a line it already owns.
+ */
+static inline __attribute__((always_inline)) void lock_loop(struct sl_worker *w,
+							   const bool sampling)
 {
 	struct sl_run *run = w->run;
 	const struct sl_lock_ops *ops = &run->prim->lock;
@@ -104,6 +156,8 @@ static void lock_body(struct sl_worker *w)
 	const uint64_t cs_iters = run->cs_iters, think_iters = run->think_iters;
 	const uint64_t me = w->id + 1;
 	uint64_t n = atomic_load_explicit(&w->ops, memory_order_relaxed);
+	uint64_t countdown = w->lat_countdown;
+	struct handoff_seen seen = { -1, -1, 0 };
 
 	while (sl_worker_running(w)) {
 		unsigned k = instances == 1
@@ -111,39 +165,12 @@ static void lock_body(struct sl_worker *w)
 				     : (unsigned)(sl_rng_next(&w->rng) % instances);
 		struct protected_line *pl = &d->line[(size_t)k * lines];
 		void *obj = sl_run_obj(run, k);
-		const bool timed = sl_lat_due(w);
-		uint64_t t0 = 0, handoff_ns = 0;
-		int from_pu = -1, to_pu = -1;
-		bool handed_off = false;
+		bool handed = false;
 
-		if (timed) {
-			if (exclusive)
-				atomic_fetch_add_explicit(&pl->stamp_want, 1,
-							  memory_order_relaxed);
-			t0 = sl_now_ns();
-		}
-		ops->lock(obj, w->tctx[k]);
-		if (timed) {
-			uint64_t t1 = sl_now_ns();
-
-			sl_lat_record(w, t1 - t0);
-			if (exclusive) {
-				uint64_t rel = atomic_load_explicit(&pl->release_ns, memory_order_relaxed);
-
-				/* A hand-off: the previous owner stamped its
-				 * release after this thread began to wait. */
-				if (rel >= t0 &&
-				    atomic_load_explicit(&pl->release_count, memory_order_relaxed) ==
-					    atomic_load_explicit(&pl->count, memory_order_relaxed)) {
-					handoff_ns = t1 - rel;
-					from_pu = atomic_load_explicit(&pl->release_pu, memory_order_relaxed);
-					to_pu = sched_getcpu();
-					handed_off = true;
-				}
-				atomic_fetch_sub_explicit(&pl->stamp_want, 1,
-							  memory_order_relaxed);
-			}
-		}
+		if (sampling && sl_lat_tick(w, &countdown))
+			handed = timed_lock(w, ops, obj, w->tctx[k], pl, exclusive, &seen);
+		else
+			ops->lock(obj, w->tctx[k]);
 		if (exclusive)
 			atomic_store_explicit(&pl->owner, me, memory_order_relaxed);
 		for (unsigned i = 0; i < lines; i++)
@@ -151,15 +178,15 @@ static void lock_body(struct sl_worker *w)
 		if (cs_iters)
 			sl_work_loop(cs_iters);
 		if (exclusive) {
-			uint64_t seen = atomic_load_explicit(&pl->owner,
-							     memory_order_relaxed);
+			uint64_t owner = atomic_load_explicit(&pl->owner,
+							      memory_order_relaxed);
 
-			if (seen != me) {
-				if (seen)
+			if (owner != me) {
+				if (owner)
 					sl_worker_fail(w,
 						       "mutual exclusion violated: threads %" PRIu64
 						       " and %" PRIu64 " were inside lock %u together",
-						       me - 1, seen - 1, k);
+						       me - 1, owner - 1, k);
 				else
 					sl_worker_fail(w,
 						       "mutual exclusion violated: another thread left lock %u while thread %" PRIu64
@@ -168,16 +195,25 @@ static void lock_body(struct sl_worker *w)
 				break;
 			}
 			atomic_store_explicit(&pl->owner, 0, memory_order_relaxed);
-			if (atomic_load_explicit(&pl->stamp_want, memory_order_relaxed))
+			if (sampling &&
+			    atomic_load_explicit(&pl->stamp_want, memory_order_relaxed))
 				stamp_release(pl);
 		}
 		ops->unlock(obj, w->tctx[k]);
-		if (handed_off)
-			sl_handoff_record(w, from_pu, to_pu, handoff_ns);
+		if (sampling && handed)
+			sl_handoff_record(w, seen.from_pu, seen.to_pu, seen.ns);
 		if (think_iters)
 			sl_work_loop(think_iters);
 		atomic_store_explicit(&w->ops, ++n, memory_order_relaxed);
 	}
+}
+
+static void lock_body(struct sl_worker *w)
+{
+	if (w->lat)
+		lock_loop(w, true);
+	else
+		lock_loop(w, false);
 }
 
 static int lock_verify(struct sl_run *run, struct sl_worker *const *workers,

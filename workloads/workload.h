@@ -327,6 +327,19 @@ static inline bool sl_lat_due(struct sl_worker *w)
 		return false;
 	return sl_lat_resample(w);
 }
+/* The same for the hottest loops: the countdown lives in the caller's local
+ * (a register), started from w->lat_countdown, instead of in *w, which
+ * every call through a primitive's op forces back to memory. */
+static inline bool sl_lat_tick(struct sl_worker *w, uint64_t *countdown)
+{
+	bool due;
+
+	if (__builtin_expect(--*countdown != 0, 1))
+		return false;
+	due = sl_lat_resample(w);
+	*countdown = w->lat_countdown;
+	return due;
+}
 static inline void sl_lat_record(struct sl_worker *w, uint64_t ns)
 {
 	sl_hist_record(w->lat, ns);
