@@ -18,9 +18,15 @@
 #
 #   scripts/ci-sweep.sh [--baseline FILE]
 #       compares with a results CSV kept in the repository (default
-#       tests/data/ci-baseline.csv).  Only meaningful when the baseline was
-#       recorded on the same class of machine: record it there with
-#       `scripts/ci-sweep.sh --update-baseline` and commit the file.
+#       tests/data/ci-baseline.csv, recorded on a 2-vCPU KVM guest).  Only
+#       meaningful on the machine class it was recorded on (record it there
+#       with `scripts/ci-sweep.sh --update-baseline` and commit the file),
+#       and coarse even there: a virtual machine whose vCPUs the host moves
+#       between cores can run multi-thread points several times faster or
+#       slower from one minute to the next (here, 2-thread spinlock points
+#       moved by 5x between the baseline and a check of the same build), and
+#       no statistic over one side's repetitions can tell that from a
+#       regression.  Prefer --base-ref wherever the base can be built.
 #
 # A CI recipe (any CI; GitHub Actions shown):
 #
