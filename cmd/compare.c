@@ -37,6 +37,7 @@ enum verdict {
 	V_FASTER,
 	V_TOO_FEW,
 	V_ONLY_BASE,
+	V_MISSING_NEW,
 	V_ONLY_NEW,
 	V_FAILS_NEW,
 	V_FAILS_BOTH,
@@ -56,6 +57,9 @@ static const struct {
 	[V_FASTER] = { "faster", "faster", false },
 	[V_TOO_FEW] = { "too-few-reps", "too few repetitions to decide", false },
 	[V_ONLY_BASE] = { "only-in-base", "only in BASE", false },
+	/* A point the gate can no longer vouch for: NEW stopped early,
+	 * crashed, or no longer runs it (--allow-missing when intended). */
+	[V_MISSING_NEW] = { "missing-in-new", "missing in NEW: regression", true },
 	[V_ONLY_NEW] = { "only-in-new", "only in NEW", false },
 	[V_FAILS_NEW] = { "fails-in-new", "fails in NEW: regression", true },
 	[V_FAILS_BOTH] = { "fails-in-both", "fails in both", false },
@@ -102,6 +106,7 @@ struct cmp {
 	bool per_cpu;      /* deciding on ops per CPU-second */
 	const char *unit;  /* of the figure, for the table */
 	char metric_note[256]; /* why auto chose ops_per_sec; "" otherwise */
+	bool allow_missing; /* a point only in BASE is no regression */
 };
 
 static const char compare_usage[] = "synclab compare [options] BASE.csv NEW.csv";
@@ -443,7 +448,7 @@ static int decide(struct cmp *c, struct point *p)
 
 	p->change = p->adj = p->p = NAN;
 	if (!p->in[NEW]) {
-		p->v = V_ONLY_BASE;
+		p->v = c->allow_missing ? V_ONLY_BASE : V_MISSING_NEW;
 		return 0;
 	}
 	if (!p->in[BASE]) {
@@ -741,7 +746,8 @@ static void print_table(FILE *out, const struct cmp *c, bool borrowed)
 		switch (p->v) {
 		case V_SLOWER: nslow++; break;
 		case V_FASTER: nfast++; break;
-		case V_FAILS_NEW: nfail++; break;
+		case V_FAILS_NEW:
+		case V_MISSING_NEW: nfail++; break;
 		case V_WITHIN: nwithin++; break;
 		default: nother++; break;
 		}
@@ -762,7 +768,7 @@ static void print_table(FILE *out, const struct cmp *c, bool borrowed)
 		fprintf(out, "note: in both files all repetitions came from one run each: they do not\n"
 			     "sample run-to-run noise, so a verdict may be that noise (see COMPARE OPTIONS\n"
 			     "in synclab(1): alternate single-repetition runs of BASE and NEW)\n");
-	fprintf(out, "%zu slower beyond %g%% (regression), %zu failing in NEW (regression), "
+	fprintf(out, "%zu slower beyond %g%% (regression), %zu failing or missing in NEW (regression), "
 		     "%zu faster, %zu within noise, %zu not compared\n",
 		nslow, 100.0 * c->threshold, nfail, nfast, nwithin, nother);
 }
@@ -902,6 +908,26 @@ static int pick_metric(struct cmp *c, const char *metric, struct sl_err *err)
 			c->per_cpu = false;
 			break;
 		}
+	/* auto: a row without CPU time (not measurable there: left empty,
+	 * as every unsupported figure is) makes the per-CPU rate undefined
+	 * for its point; decide everything on ops/s instead. */
+	for (int s = 0; s < 2 && c->per_cpu && strcmp(metric, "auto") == 0; s++) {
+		const struct sl_csvdata *d = &c->f[s].d;
+		int st = sl_csv_column(d, "status"), cpu = sl_csv_column(d, "cpu_s");
+
+		for (size_t r = 0; r < d->nrows; r++) {
+			double t;
+
+			if (strcmp(sl_csv_cell(d, r, st), "ok") != 0 ||
+			    (parse_num(sl_csv_cell(d, r, cpu), &t) && t >= 0.0))
+				continue;
+			snprintf(c->metric_note, sizeof(c->metric_note),
+				 "note: deciding on ops/s: '%s' line %zu has no CPU time (cpu_s empty) for ops per CPU-second",
+				 c->f[s].path, r + 2);
+			c->per_cpu = false;
+			break;
+		}
+	}
 	c->unit = c->per_cpu ? "ops/cpu-s" : "ops/s";
 	return 0;
 }
@@ -926,7 +952,7 @@ int cmd_compare(int argc, char **argv)
 {
 	struct {
 		const char *threshold, *normalize, *metric, *csv;
-		bool help;
+		bool allow_missing, help;
 	} o = { .threshold = "5", .normalize = "none", .metric = "auto" };
 	const struct sl_opt opts[] = {
 		{ "threshold", 't', SL_OPT_STRING, &o.threshold, 0, 0, "PCT",
@@ -937,6 +963,8 @@ int cmd_compare(int argc, char **argv)
 		  "decide on ops_per_cpu_s (ops per second of CPU time the workers got), ops_per_sec, or auto: the first when both files have cpu_s" },
 		{ "csv", 'o', SL_OPT_STRING, &o.csv, 0, 0, "FILE",
 		  "write one CSV row per point to FILE (- for standard output)" },
+		{ "allow-missing", 0, SL_OPT_FLAG, &o.allow_missing, 0, 0, NULL,
+		  "a point in BASE that NEW lacks is listed, not a regression (a primitive removed on purpose)" },
 		{ "help", 'h', SL_OPT_FLAG, &o.help, 0, 0, NULL, "show this help" },
 		SL_OPT_END,
 	};
@@ -969,6 +997,7 @@ int cmd_compare(int argc, char **argv)
 	if (c.nkey > MAX_KEY)
 		SL_BUG("point key of %zu columns", c.nkey);
 	c.normalize = o.normalize;
+	c.allow_missing = o.allow_missing;
 	if (strcmp(o.metric, "auto") && strcmp(o.metric, "ops_per_sec") &&
 	    strcmp(o.metric, "ops_per_cpu_s")) {
 		snprintf(err.msg, sizeof(err.msg),

@@ -33,9 +33,10 @@ static void list_demos(FILE *f)
 
 int cmd_demo(int argc, char **argv)
 {
-	uint64_t repeat = 3, duration_ns = 300 * SL_NS_PER_MS, warmup_ns = 50 * SL_NS_PER_MS;
+	/* 0: not given (the defaults depend on --quick, filled in below). */
+	uint64_t repeat = 0, duration_ns = 0, warmup_ns = 50 * SL_NS_PER_MS;
 	const char *out_dir = NULL, *counters = "default";
-	bool quick = false, help = false, duration_given = false;
+	bool quick = false, help = false;
 	const struct sl_opt opts[] = {
 		{ "out", 'o', SL_OPT_STRING, &out_dir, 0, 0, "DIR",
 		  "write every run's CSV row, the evidence tables and charts into DIR" },
@@ -68,6 +69,8 @@ int cmd_demo(int argc, char **argv)
 	if (first < 0)
 		return sl_usage_error("demo", err.msg);
 	if (help) {
+		repeat = repeat ? repeat : 3;
+		duration_ns = duration_ns ? duration_ns : 300 * SL_NS_PER_MS;
 		sl_opt_usage(stdout, demo_usage, demo_summary, opts);
 		fputc('\n', stdout);
 		list_demos(stdout);
@@ -88,15 +91,12 @@ int cmd_demo(int argc, char **argv)
 			 near ? "'?" : "");
 		return sl_usage_error("demo", err.msg);
 	}
-	for (int i = 1; i < first; i++)
-		if (!strncmp(argv[i], "--duration", 10) || !strcmp(argv[i], "-d"))
-			duration_given = true;
-	if (quick) {
-		repeat = repeat == 3 ? 1 : repeat;
-		if (!duration_given)
-			duration_ns = 50 * SL_NS_PER_MS;
-		warmup_ns = warmup_ns > 10 * SL_NS_PER_MS ? 10 * SL_NS_PER_MS : warmup_ns;
-	}
+	if (!repeat)
+		repeat = quick ? 1 : 3;
+	if (!duration_ns)
+		duration_ns = (quick ? 50 : 300) * SL_NS_PER_MS;
+	if (quick && warmup_ns > 10 * SL_NS_PER_MS)
+		warmup_ns = 10 * SL_NS_PER_MS;
 	if (sl_counters_resolve(counters, &set, &err) < 0)
 		return sl_usage_error("demo", err.msg);
 	if (out_dir && sl_check_output_dir("--out", out_dir, &err) < 0)

@@ -152,12 +152,15 @@ static void format_list(char *buf, size_t n, const struct sl_ulist *l)
 {
 	size_t used = 0;
 
+	unsigned i;
+
 	buf[0] = '\0';
-	for (unsigned i = 0; i < l->n && used + 24 < n; i++)
+	for (i = 0; i < l->n && used + 24 < n; i++)
 		used += (size_t)snprintf(buf + used, n - used, "%s%llu", i ? "," : "",
 					 (unsigned long long)l->v[i]);
-	if (used + 24 >= n && n > 4)
-		snprintf(buf + n - 4, 4, "...");
+	/* Cut short: say so right after the last value shown. */
+	if (i < l->n)
+		snprintf(buf + used, n - used, ",... (%u values)", l->n);
 }
 
 /* "850ms", "42.5s", "3m 10s", "1h 02m". */
@@ -746,7 +749,7 @@ int cmd_sweep(int argc, char **argv)
 	opts[no++] = (struct sl_opt){ "resume", 0, SL_OPT_FLAG, &c.resume, 0, 0, NULL,
 		"complete the sweep in --out DIR: run only points without an ok row" };
 	opts[no++] = (struct sl_opt){ "dry-run", 'n', SL_OPT_FLAG, &c.dry_run, 0, 0, NULL,
-		"print the plan and its estimated time; run nothing" };
+		"print the plan and its estimated time; measure nothing (only the short timing probe)" };
 	opts[no++] = (struct sl_opt){ "stall-timeout", 0, SL_OPT_DURATION, &c.stall_timeout_ns,
 		10 * SL_NS_PER_MS, 3600 * SL_NS_PER_SEC, "TIME",
 		"watchdog: threads still inside an op this long after the stop signal are stuck" };
@@ -888,6 +891,10 @@ int cmd_sweep(int argc, char **argv)
 	g.counters = s.counters.n ? &s.counters : NULL;
 	g.interrupt = &sl_interrupt_flag;
 	rc = sl_plan_build(&plan, &g, SL_PLAN_SKIP_INVALID, &err);
+	if (rc == -EINVAL) {
+		status = sl_usage_error("sweep", err.msg);
+		goto out;
+	}
 	if (rc < 0) {
 		fprintf(stderr, "synclab sweep: %s\n", err.msg);
 		status = SL_EXIT_FAIL;

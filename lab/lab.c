@@ -161,13 +161,16 @@ int sl_lab_measure(const struct sl_demo_ctx *ctx, const struct sl_point *tmpl,
 {
 	const unsigned reps = ctx->repeat ? ctx->repeat : 1;
 	double (*fig)[F_COUNT] = calloc(reps, sizeof(*fig));
-	double col[64];
+	double *col = calloc(reps, sizeof(*col));
 	unsigned ok = 0;
 
 	memset(m, 0, sizeof(*m));
 	m->status = SL_STATUS_OK;
-	if (!fig)
+	if (!fig || !col) {
+		free(fig);
+		free(col);
 		return sl_err_set(err, -ENOMEM, "out of memory");
+	}
 	for (unsigned r = 1; r <= reps; r++) {
 		struct sl_point pt = *tmpl;
 		struct sl_result res;
@@ -190,6 +193,7 @@ int sl_lab_measure(const struct sl_demo_ctx *ctx, const struct sl_point *tmpl,
 			rc = sl_run_point(&pt, &res, err);
 		if (rc < 0) {
 			free(fig);
+			free(col);
 			return rc;
 		}
 		if (ctx->runs) {
@@ -200,12 +204,14 @@ int sl_lab_measure(const struct sl_demo_ctx *ctx, const struct sl_point *tmpl,
 			if (sl_csv_write_row(ctx->runs, &row, &werr) < 0) {
 				sl_result_release(&res);
 				free(fig);
+				free(col);
 				return sl_err_set(err, -EIO, "%s", werr.msg);
 			}
 		}
 		if (res.status == SL_STATUS_INTERRUPTED) {
 			sl_result_release(&res);
 			free(fig);
+			free(col);
 			return sl_err_set(err, -EINTR, "interrupted");
 		}
 		if (res.status != SL_STATUS_OK) {
@@ -268,7 +274,7 @@ int sl_lab_measure(const struct sl_demo_ctx *ctx, const struct sl_point *tmpl,
 
 			/* A figure NAN in any repetition (not supported) is
 			 * left out of its median, never counted as 0. */
-			for (unsigned i = 0; i < ok && i < 64; i++)
+			for (unsigned i = 0; i < ok; i++)
 				if (!isnan(fig[i][k]))
 					col[nv++] = fig[i][k];
 			*dst[k] = median_of(col, nv);
@@ -282,6 +288,7 @@ int sl_lab_measure(const struct sl_demo_ctx *ctx, const struct sl_point *tmpl,
 		}
 	}
 	free(fig);
+	free(col);
 	return 0;
 }
 

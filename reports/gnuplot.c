@@ -64,17 +64,20 @@ struct plot_ctx {
 
 /* --- writing files ------------------------------------------------------- */
 
-/* A gnuplot double-quoted string: backslash and quote escaped, control
- * characters (which no label needs) blanked. */
+/* A gnuplot single-quoted string: nothing inside is interpreted -- no
+ * escapes and, above all, no `command` substitution, which gnuplot performs
+ * inside double quotes and the text comes from CSV cells anyone may have
+ * written.  A quote is doubled; control characters (which no label needs)
+ * are blanked. */
 static void gp_string(FILE *f, const char *s)
 {
-	fputc('"', f);
+	fputc('\'', f);
 	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', f);
+		if (*s == '\'')
+			fputc('\'', f);
 		fputc((unsigned char)*s < 0x20 ? ' ' : *s, f);
 	}
-	fputc('"', f);
+	fputc('\'', f);
 }
 
 static int open_file(FILE **f, const char *path, struct sl_err *err)
@@ -138,7 +141,11 @@ static int write_data(const struct plot_ctx *c, const struct sl_plot_chart *ch,
 		const struct sl_plot_series *s = &g->series[i];
 
 		/* Two blank lines end a gnuplot data block. */
-		fprintf(f, "%s# index %zu: %s\n", i ? "\n\n" : "", i, s->label);
+		fprintf(f, "%s# index %zu: ", i ? "\n\n" : "", i);
+		/* A line end in a label would end the comment and start data. */
+		for (const char *lc = s->label; *lc; lc++)
+			fputc((unsigned char)*lc < 0x20 ? 0x20 : *lc, f);
+		fputc('\n', f);
 		for (size_t t = 0; t < s->npts; t++) {
 			const struct sl_plot_point *p = &s->pt[t];
 

@@ -69,6 +69,11 @@ int sl_parse_duration(const char *s, uint64_t min, uint64_t max,
 	v = strtod(s, &end);
 	if (end == s || !isfinite(v))
 		goto bad;
+	/* Zero is zero in any unit; any other bare number is ambiguous. */
+	if (*end == '\0' && v == 0.0 && min == 0) {
+		*out = 0;
+		return 0;
+	}
 	if (*end == '\0')
 		return sl_err_set(err, -EINVAL,
 				  "%s: '%s' needs a unit (accepted: a number with ns, us, ms or s, e.g. 500ms)",

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,8 +142,10 @@ size_t sl_grid_settings(const struct sl_grid *g, enum sl_prim_kind kind)
 {
 	size_t n = 1;
 
+	/* Saturates rather than wraps: the plan refuses such a grid. */
 	for (int d = 0; d < SL_DIAL_COUNT_; d++)
-		n *= dial_len(g, (enum sl_dial)d, kind);
+		if (__builtin_mul_overflow(n, (size_t)dial_len(g, (enum sl_dial)d, kind), &n))
+			return SIZE_MAX;
 	return n;
 }
 
@@ -183,8 +186,16 @@ int sl_plan_build(struct sl_plan *plan, const struct sl_grid *g,
 	size_t cap = 0;
 
 	memset(plan, 0, sizeof(*plan));
-	for (unsigned k = 0; k < g->nprims; k++)
-		cap += sl_grid_settings(g, g->prim[k]->kind) * g->threads.n * g->repeat;
+	for (unsigned k = 0; k < g->nprims; k++) {
+		size_t points;
+
+		if (__builtin_mul_overflow(sl_grid_settings(g, g->prim[k]->kind),
+					   (size_t)g->threads.n * g->repeat, &points) ||
+		    __builtin_add_overflow(cap, points, &cap) || cap > SL_PLAN_MAX_POINTS)
+			return sl_err_set(err, -EINVAL,
+					  "the grid has more than %u points (accepted: up to %u; shorten a list, or split the sweep)",
+					  SL_PLAN_MAX_POINTS, SL_PLAN_MAX_POINTS);
+	}
 	plan->item = calloc(cap ? cap : 1, sizeof(*plan->item));
 	if (!plan->item)
 		return sl_err_set(err, -ENOMEM, "out of memory for %zu points", cap);
@@ -326,7 +337,7 @@ int sl_plan_run(struct sl_plan *plan, const struct sl_grid *g,
 
 /* Runs per thread count; the slowest counts, so that the estimate errs
  * long rather than short. */
-enum { PROBE_RUNS = 5 };
+enum { PROBE_RUNS = 5, PROBE_COUNTS = 4 };
 
 static bool has_threads(const struct sl_overhead *o, unsigned t)
 {
@@ -334,6 +345,13 @@ static bool has_threads(const struct sl_overhead *o, unsigned t)
 		if (o->threads[i] == t)
 			return true;
 	return false;
+}
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return (x > y) - (x < y);
 }
 
 int sl_plan_probe_overhead(const struct sl_plan *plan, const struct sl_grid *g,
@@ -351,6 +369,17 @@ int sl_plan_probe_overhead(const struct sl_plan *plan, const struct sl_grid *g,
 		if (it->state == SL_ITEM_PENDING && o->n < SL_LIST_MAX &&
 		    !has_threads(o, it->pt.threads))
 			o->threads[o->n++] = it->pt.threads;
+	}
+	/* Probing costs real runs, on every PU: measure at most a few thread
+	 * counts spread over the range and interpolate between them. */
+	if (o->n > PROBE_COUNTS) {
+		unsigned sorted[SL_LIST_MAX], n = o->n;
+
+		memcpy(sorted, o->threads, n * sizeof(sorted[0]));
+		qsort(sorted, n, sizeof(sorted[0]), cmp_unsigned);
+		for (unsigned k = 0; k < PROBE_COUNTS; k++)
+			o->threads[k] = sorted[(size_t)k * (n - 1) / (PROBE_COUNTS - 1)];
+		o->n = PROBE_COUNTS;
 	}
 	for (unsigned k = 0; k < o->n; k++) {
 		uint64_t worst = 0;

@@ -23,6 +23,8 @@
 #include "workloads/workload.h"
 
 #define SL_PLAN_MAX_PRIMS 64
+/* Most points one plan may hold: a million runs is weeks of measuring. */
+#define SL_PLAN_MAX_POINTS 1000000u
 
 /* The contention dials, in CSV column order. */
 enum sl_dial {

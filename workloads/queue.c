@@ -303,7 +303,7 @@ consume_loop(struct sl_worker *w, const struct queue_data *d, const bool timed)
 
 				atomic_store_explicit(slot, 0, memory_order_relaxed);
 				if (t0 && w->lat)
-					sl_lat_record(w, now - t0);
+					sl_lat_record(w, now > t0 ? now - t0 : 0);
 			}
 		}
 		p = item >> SEQ_BITS;

@@ -216,7 +216,7 @@ print("".join(pts.values()), end="")' | gen "$T/new.csv"
 	expect_stdout_has "fails in BASE, ok in NEW"
 }
 
-@test "points in one file only are listed as such and are no regression" {
+@test "a point only in NEW is listed; one NEW lacks is a regression unless --allow-missing" {
 	base
 	new "spin-mcs 2 ok 20e6 $N"
 	gen "$T/fewer.csv" <<EOF
@@ -227,7 +227,11 @@ EOF
 	run --separate-stderr "$SYNCLAB" compare "$T/base.csv" "$T/new.csv"
 	expect_status 0
 	grep -E '^spin-mcs +2 .*only in NEW' <<<"$output" || { show_run; flunk "spin-mcs not listed"; }
+	# An interrupted or crashed NEW run must not pass the gate.
 	run --separate-stderr "$SYNCLAB" compare "$T/base.csv" "$T/fewer.csv"
+	expect_status 1
+	[ "$(grep -c 'missing in NEW: regression' <<<"$output")" -eq 3 ] || { show_run; flunk "3 points missing in NEW"; }
+	run --separate-stderr "$SYNCLAB" compare --allow-missing "$T/base.csv" "$T/fewer.csv"
 	expect_status 0
 	[ "$(grep -c 'only in BASE' <<<"$output")" -eq 3 ] || { show_run; flunk "3 points only in BASE"; }
 }
@@ -347,4 +351,14 @@ EOF
 	expect_status 0
 	[ "$(grep -c 'within noise (p=1.000)' <<<"$output")" -eq 2 ] || { show_run; flunk "expected 2 points within noise"; }
 	expect_stdout_has "came from one run each"
+}
+
+@test "auto falls back to ops/s, saying why, when a row has no CPU time" {
+	"$SYNCLAB" bench mutex --threads 1 --repeat 4 --duration 20ms --warmup 5ms \
+		--quiet --counters none --csv "$T/a.csv" >/dev/null
+	awk -F, -v OFS=, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "cpu_s") c = i }
+		NR == 3 { $c = "" } { print }' "$T/a.csv" > "$T/b.csv"
+	run --separate-stderr "$SYNCLAB" compare "$T/a.csv" "$T/b.csv"
+	expect_status 0
+	expect_stdout_has "deciding on ops/s" "has no CPU time"
 }

@@ -245,3 +245,16 @@ refuses() {
 	expect_stdout_has "usage: synclab plot" "--output" "--format" "--log" "--title"
 	[ "$output" = "$("$SYNCLAB" help plot)" ] || flunk "plot --help and help plot differ"
 }
+
+@test "text from the CSV never runs as a command when the charts are drawn" {
+	"$SYNCLAB" bench mutex --threads 1,2 --duration 20ms --warmup 0ms --quiet \
+		--counters none --csv "$T/a.csv" >/dev/null
+	# A primitive name carrying gnuplot's `command` substitution.
+	awk -v t="$T" 'NR == 2 { sub(/^mutex/, "\"mu`touch " t "/PWNED`tex\"") } { print }' \
+		"$T/a.csv" > "$T/evil.csv"
+	grep -q 'PWNED' "$T/evil.csv" || flunk "the test CSV lacks the command"
+	run --separate-stderr "$SYNCLAB" plot "$T/evil.csv" -o "$T/out"
+	expect_status 0
+	[ ! -e "$T/PWNED" ] || flunk "a command in the CSV ran"
+	grep -q 'PWNED' "$T/out/throughput.gp" || flunk "the label was not kept as text"
+}

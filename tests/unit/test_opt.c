@@ -49,6 +49,11 @@ static void test_duration(void **state)
 
 	assert_int_equal(sl_parse_duration("5", 1, max, "--duration", &v, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "'5' needs a unit"));
+	/* A bare 0 is 0 in any unit, where 0 is allowed at all. */
+	v = 7;
+	assert_int_equal(sl_parse_duration("0", 0, max, "--warmup", &v, &err), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(sl_parse_duration("0", 1, max, "--duration", &v, &err), -EINVAL);
 	assert_int_equal(sl_parse_duration("5min", 1, max, "--duration", &v, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "'5min' is not a duration"));
 	assert_int_equal(sl_parse_duration("fast", 1, max, "--duration", &v, &err), -EINVAL);
