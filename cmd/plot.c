@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/session.h"
 #include "reports/csvread.h"
 #include "reports/report.h"
 #include "util/fs.h"
@@ -29,24 +30,6 @@ static const char plot_summary[] =
 	"Only rows with status ok are drawn.";
 
 /* The output directory exists and is writable, or can be created. */
-static int check_output_dir(const char *dir, struct sl_err *err)
-{
-	struct stat st;
-
-	if (!*dir)
-		return sl_err_set(err, -EINVAL, "-o: empty directory name");
-	if (stat(dir, &st) == 0) {
-		if (!S_ISDIR(st.st_mode))
-			return sl_err_set(err, -EINVAL, "-o: '%s' is not a directory", dir);
-		if (access(dir, W_OK) != 0)
-			return sl_err_set(err, -EINVAL, "-o: directory '%s' is not writable", dir);
-		return 0;
-	}
-	if (sl_check_creatable(dir, err) < 0)
-		return sl_err_wrap(err, -EINVAL, "-o");
-	return 0;
-}
-
 /* The directory a file is in: "results" for results/r.csv, "." for r.csv. */
 static void dir_of(const char *path, char *out, size_t n)
 {
@@ -107,7 +90,7 @@ int cmd_plot(int argc, char **argv)
 		snprintf(dir, sizeof(dir), "%s", c.out);
 	else
 		dir_of(csv, dir, sizeof(dir));
-	if (check_output_dir(dir, &err) < 0)
+	if (sl_check_output_dir("--output", dir, &err) < 0)
 		return sl_usage_error("plot", err.msg);
 
 	rc = sl_csv_load(&d, csv, &err);

@@ -81,8 +81,8 @@ EOF
 	grep -q 'switches/op' "$T/charts/counters.gp" || flunk "no switches/op axis"
 	grep -q 'key outside' "$T/charts/throughput.gp" || flunk "the legend is not outside the plot"
 	# One line per primitive, each with its own dash type and marker.
-	grep -q 'title "mutex"' "$T/charts/throughput.gp" || flunk "no mutex line"
-	grep -q 'title "spin-ticket"' "$T/charts/throughput.gp" || flunk "no spin-ticket line"
+	grep -qF "title 'mutex'" "$T/charts/throughput.gp" || flunk "no mutex line"
+	grep -qF "title 'spin-ticket'" "$T/charts/throughput.gp" || flunk "no spin-ticket line"
 	[ "$(grep -c '^set style line [0-9]* .* dt [0-9]* pt [0-9]*' "$T/charts/throughput.gp")" -eq 2 ] ||
 		flunk "expected 2 line styles with dash type and marker"
 	# The machine is in the subtitle.
@@ -171,9 +171,9 @@ EOF
 	run --separate-stderr env PATH="/nonexistent" "$SYNCLAB" plot "$T/both.csv" -o "$T/charts"
 	expect_status 0
 	expect_stdout_has "one line per primitive and value of cs_ns"
-	grep -q 'title "mutex cs_ns=100"' "$T/charts/throughput.gp" || flunk "no line for mutex at cs_ns=100"
-	grep -q 'title "mutex cs_ns=0"' "$T/charts/throughput.gp" || flunk "no line for mutex at cs_ns=0"
-	grep -q 'title "spin-ticket cs_ns=0"' "$T/charts/throughput.gp" || flunk "no line for spin-ticket"
+	grep -qF "title 'mutex cs_ns=100'" "$T/charts/throughput.gp" || flunk "no line for mutex at cs_ns=100"
+	grep -qF "title 'mutex cs_ns=0'" "$T/charts/throughput.gp" || flunk "no line for mutex at cs_ns=0"
+	grep -qF "title 'spin-ticket cs_ns=0'" "$T/charts/throughput.gp" || flunk "no line for spin-ticket"
 }
 
 @test "rows whose status is not ok are left out and counted" {
@@ -183,7 +183,7 @@ EOF
 	expect_status 0
 	expect_stdout_has "4 row(s) left out: status not ok"
 	! grep -q 'spin-ticket' "$T/charts/throughput.gp" || flunk "spin-ticket has a line"
-	grep -q 'title "mutex"' "$T/charts/throughput.gp" || flunk "mutex lost its line"
+	grep -qF "title 'mutex'" "$T/charts/throughput.gp" || flunk "mutex lost its line"
 }
 
 @test "--log puts the throughput axis on a log scale" {
