@@ -216,14 +216,21 @@ static void describe_point(char *buf, size_t n, const struct sl_grid *g,
 
 /* --- resume ---------------------------------------------------------------- */
 
-/* The columns that identify a point: its primitive, thread count,
- * repetition and every parameter it was run with. */
-static const char *const key_columns[] = {
-	"primitive", "threads", "rep", "cs_ns", "think_ns", "cs_lines", "locks",
-	"read_pct", "writers", "producers", "consumers", "capacity", "permits",
-	"warmup_s", "pin", "latency_period",
-};
-#define NKEYS (sizeof(key_columns) / sizeof(key_columns[0]))
+/* The columns that identify a run: the point's key, as compare and the
+ * summary match points (reports/summary.c), and the repetition. */
+#define MAX_KEYS 32
+static size_t resume_keys(const char *keys[MAX_KEYS])
+{
+	const char *const *point = sl_point_key_columns();
+	size_t n = 0;
+
+	while (point[n] && n + 1 < MAX_KEYS) {
+		keys[n] = point[n];
+		n++;
+	}
+	keys[n++] = "rep";
+	return n;
+}
 
 static int column_index(const char *name)
 {
@@ -264,11 +271,14 @@ static int item_key(const struct sl_session *s, const struct sl_plan_item *it,
 	size_t used = 0;
 	char cell[256];
 
+	const char *keys[MAX_KEYS];
+	size_t nkeys = resume_keys(keys);
+
 	memset(&none, 0, sizeof(none));
 	none.status = SL_STATUS_OK;
 	row = (struct sl_row){ &it->pt, &none, &s->meta, &s->calib };
-	for (size_t k = 0; k < NKEYS; k++) {
-		int c = column_index(key_columns[k]);
+	for (size_t k = 0; k < nkeys; k++) {
+		int c = column_index(keys[k]);
 
 		if (c < 0)
 			return -ENOENT;
@@ -290,22 +300,24 @@ static int compare_keys(const void *a, const void *b)
 static long mark_done(const struct sl_session *s, struct sl_plan *plan,
 		      const struct sl_csvdata *d)
 {
-	int col[NKEYS], status = sl_csv_column(d, "status");
+	const char *names[MAX_KEYS];
+	const size_t ncols = resume_keys(names);
+	int col[MAX_KEYS], status = sl_csv_column(d, "status");
 	char **keys = calloc(d->nrows ? d->nrows : 1, sizeof(*keys));
 	size_t nkeys = 0;
 	long marked = 0;
 
 	if (!keys)
 		return -ENOMEM;
-	for (size_t k = 0; k < NKEYS; k++)
-		col[k] = sl_csv_column(d, key_columns[k]);
+	for (size_t k = 0; k < ncols; k++)
+		col[k] = sl_csv_column(d, names[k]);
 	for (size_t r = 0; r < d->nrows; r++) {
 		size_t len = 1;
 		char *key;
 
 		if (strcmp(sl_csv_cell(d, r, status), "ok") != 0)
 			continue;
-		for (size_t k = 0; k < NKEYS; k++)
+		for (size_t k = 0; k < ncols; k++)
 			len += strlen(sl_csv_cell(d, r, col[k])) + 1;
 		key = malloc(len);
 		if (!key) {
@@ -313,7 +325,7 @@ static long mark_done(const struct sl_session *s, struct sl_plan *plan,
 			goto out;
 		}
 		key[0] = '\0';
-		for (size_t k = 0; k < NKEYS; k++) {
+		for (size_t k = 0; k < ncols; k++) {
 			if (k)
 				strcat(key, "\x1f");
 			strcat(key, sl_csv_cell(d, r, col[k]));
