@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "cmd/cmd.h"
+#include "cmd/session.h"
 #include "reports/csvread.h"
 #include "reports/report.h"
 #include "util/fs.h"
@@ -856,22 +857,6 @@ static int parse_threshold(const char *s, double *out, struct sl_err *err)
 	return 0;
 }
 
-static int check_output(const char *path, struct sl_err *err)
-{
-	struct stat st;
-
-	if (strcmp(path, "-") == 0)
-		return 0;
-	if (!*path)
-		return sl_err_set(err, -EINVAL, "--csv: empty file name (accepted: a file name, or - for standard output)");
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return sl_err_set(err, -EINVAL, "--csv: '%s' is a directory (accepted: a file name, or - for standard output)",
-				  path);
-	if (sl_check_creatable(path, err) < 0)
-		return sl_err_wrap(err, -EINVAL, "--csv");
-	return 0;
-}
-
 /* Is prim a primitive of both files? */
 static bool in_both(const struct cmp *c, const char *prim)
 {
@@ -987,7 +972,7 @@ int cmd_compare(int argc, char **argv)
 				      ? "which files? (accepted: synclab compare BASE.csv NEW.csv)"
 				      : "takes two files (accepted: synclab compare BASE.csv NEW.csv)");
 	if (parse_threshold(o.threshold, &c.threshold, &err) < 0 ||
-	    (o.csv && check_output(o.csv, &err) < 0))
+	    (o.csv && sl_check_output_file("--csv", o.csv, &err) < 0))
 		return sl_usage_error("compare", err.msg);
 	if (strcmp(argv[first], "-") == 0 && strcmp(argv[first + 1], "-") == 0)
 		return sl_usage_error("compare", "BASE and NEW cannot both be standard input");

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cmd/cmd.h"
+#include "cmd/session.h"
 #include "reports/env.h"
 #include "util/fs.h"
 #include "util/opt.h"
@@ -23,19 +24,6 @@ static const char env_summary[] =
 	"do.  Two results with the same fingerprint come from the same environment.";
 
 /* Create the directories above path that do not exist yet. */
-static int make_parent_dir(const char *path, struct sl_err *err)
-{
-	char dir[PATH_MAX];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	return sl_mkdir_p(dir, err);
-}
-
 int cmd_env(int argc, char **argv)
 {
 	const char *root = "/", *output = NULL;
@@ -95,7 +83,7 @@ int cmd_env(int argc, char **argv)
 	}
 
 	if (output) {
-		if (make_parent_dir(output, &err) < 0 || sl_env_write(output, &env, &err) < 0) {
+		if (sl_make_parent_dirs(output, &err) < 0 || sl_env_write(output, &env, &err) < 0) {
 			fprintf(stderr, "synclab env: %s\n", err.msg);
 			return SL_EXIT_FAIL;
 		}

@@ -33,7 +33,7 @@ int sl_check_output_file(const char *opt, const char *path, struct sl_err *err)
 	if (strcmp(path, "-") == 0)
 		return 0;
 	if (!*path)
-		return sl_err_set(err, -EINVAL, "%s: empty file name", opt);
+		return sl_err_set(err, -EINVAL, "%s: empty file name (accepted: a file name, or - for standard output)", opt);
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return sl_err_set(err, -EINVAL, "%s: '%s' is a directory (accepted: a file name, or - for standard output)",
 				  opt, path);
