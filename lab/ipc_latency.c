@@ -499,10 +499,16 @@ static int open_channel(struct ipc *p, struct sl_err *err)
 
 		if (!dir || !*dir)
 			dir = "/tmp";
-		snprintf(p->fifo_req, sizeof(p->fifo_req), "%.80s/synclab-%d-%p.req", dir,
-			 (int)getpid(), (void *)p);
-		snprintf(p->fifo_rep, sizeof(p->fifo_rep), "%.80s/synclab-%d-%p.rep", dir,
-			 (int)getpid(), (void *)p);
+		/* A cut path would name a FIFO in another directory. */
+		if ((size_t)snprintf(p->fifo_req, sizeof(p->fifo_req), "%s/synclab-%d-%p.req", dir,
+				     (int)getpid(), (void *)p) >= sizeof(p->fifo_req) ||
+		    (size_t)snprintf(p->fifo_rep, sizeof(p->fifo_rep), "%s/synclab-%d-%p.rep", dir,
+				     (int)getpid(), (void *)p) >= sizeof(p->fifo_rep)) {
+			p->fifo_req[0] = p->fifo_rep[0] = '\0';
+			return sl_err_set(err, -ENAMETOOLONG,
+					  "TMPDIR '%.100s...' is too long for a FIFO path (accepted: under %zu characters)",
+					  dir, sizeof(p->fifo_req) - 40);
+		}
 		if (mkfifo(p->fifo_req, 0600) < 0) {
 			int e = errno;
 
