@@ -619,9 +619,7 @@ out:
  * fingerprint and its facts) and the charts, drawn from results.csv as it
  * now stands, so that a resumed sweep's charts include the earlier rows.
  */
-static int write_reports(const char *dir, const char *csv_path,
-			 const struct sl_row *rows, size_t n, size_t earlier,
-			 FILE *info)
+static int write_reports(const char *dir, const char *csv_path, FILE *info)
 {
 	static struct sl_plot_out plot;
 	const struct sl_plot_opts po = { .format = "png" };
@@ -640,20 +638,18 @@ static int write_reports(const char *dir, const char *csv_path,
 	}
 	free(env);
 
-	if (n) {
-		snprintf(path, sizeof(path), "%s/summary.csv", dir);
-		if (sl_summary_write(path, rows, n, &err) < 0) {
-			fprintf(stderr, "synclab sweep: summary: %s\n", err.msg);
-			status = SL_EXIT_FAIL;
-		} else if (info) {
-			fprintf(info, "summary: %s%s\n", path,
-				earlier ? " (the points run by this invocation; results.csv holds the earlier rows too)" : "");
-		}
-	}
-
+	/* Summary and charts from results.csv as it now stands, so that a
+	 * resumed sweep's include the rows of earlier invocations. */
 	if (sl_csv_load(&all, csv_path, &err) < 0) {
-		fprintf(stderr, "synclab sweep: charts: %s\n", err.msg);
+		fprintf(stderr, "synclab sweep: summary and charts: %s\n", err.msg);
 		return SL_EXIT_FAIL;
+	}
+	snprintf(path, sizeof(path), "%s/summary.csv", dir);
+	if (sl_summary_write_csvdata(path, &all, &err) < 0) {
+		fprintf(stderr, "synclab sweep: summary: %s\n", err.msg);
+		status = SL_EXIT_FAIL;
+	} else if (info) {
+		fprintf(info, "summary: %s\n", path);
 	}
 	rc = sl_plot_csvdata(&all, dir, &po, &plot, &err);
 	sl_csv_free(&all);
@@ -1032,7 +1028,7 @@ int cmd_sweep(int argc, char **argv)
 			outcome.measured, csv_path);
 		goto out;
 	}
-	rc = write_reports(out_dir, csv_path, rows, nrows, prev.nrows, info);
+	rc = write_reports(out_dir, csv_path, info);
 	if (rc != SL_EXIT_OK && status == SL_EXIT_OK)
 		status = rc;
 	if (outcome.failed)

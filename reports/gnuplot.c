@@ -842,92 +842,12 @@ int sl_plot_csvdata(const struct sl_csvdata *d, const char *dir,
 	return 0;
 }
 
-/* --- bench's rows as a table --------------------------------------------- */
-
-/* A formatted field without its CSV quoting: the table holds values. */
-static char *unquote(const char *field)
-{
-	size_t len = strlen(field);
-	char *v = malloc(len + 1), *o = v;
-
-	if (!v)
-		return NULL;
-	if (field[0] != '"') {
-		memcpy(v, field, len + 1);
-		return v;
-	}
-	for (const char *p = field + 1; *p; p++) {
-		if (*p == '"') {
-			if (p[1] != '"')
-				break;
-			p++;
-		}
-		*o++ = *p;
-	}
-	*o = '\0';
-	return v;
-}
-
-static int rows_to_table(const struct sl_row *rows, size_t n,
-			 struct sl_csvdata *d, struct sl_err *err)
-{
-	size_t ncols = sl_column_count(), cap = 1024;
-	char *buf = malloc(cap);
-
-	memset(d, 0, sizeof(*d));
-	d->header = calloc(ncols * (n + 1), sizeof(char *));
-	d->path = strdup("bench's results");
-	if (!buf || !d->header || !d->path)
-		goto nomem;
-	d->ncols = ncols;
-	d->cell = d->header + ncols;
-	for (size_t i = 0; i < ncols; i++)
-		if (!(d->header[i] = strdup(sl_column_at(i)->name)))
-			goto nomem;
-	for (size_t r = 0; r < n; r++) {
-		/* nrows counts filled rows, so that freeing a half-built
-		 * table frees only what was made. */
-		d->nrows = r + 1;
-		for (size_t i = 0; i < ncols; i++) {
-			/* Grow until the field fits: a cut one would be
-			 * a wrong value, not a short one. */
-			for (;;) {
-				char *b;
-
-				sl_column_format(i, &rows[r], buf, cap);
-				if (strlen(buf) + 1 < cap || cap >= ((size_t)1 << 24))
-					break;
-				b = realloc(buf, cap * 2);
-				if (!b)
-					goto nomem;
-				buf = b;
-				cap *= 2;
-			}
-			if (!(d->cell[r * ncols + i] = unquote(buf)))
-				goto nomem;
-		}
-	}
-	free(buf);
-	return 0;
-nomem:
-	free(buf);
-	if (d->header) {
-		/* Cells not yet made are NULL: free(NULL) is harmless. */
-		for (size_t i = 0; i < ncols * (n + 1); i++)
-			free(d->header[i]);
-		free(d->header);
-	}
-	free(d->path);
-	memset(d, 0, sizeof(*d));
-	return sl_err_set(err, -ENOMEM, "out of memory");
-}
-
 int sl_plot_rows(const struct sl_row *rows, size_t n, const char *dir,
 		 const struct sl_plot_opts *o, struct sl_plot_out *out,
 		 struct sl_err *err)
 {
 	struct sl_csvdata d;
-	int rc = rows_to_table(rows, n, &d, err);
+	int rc = sl_rows_to_csvdata(rows, n, &d, err);
 
 	if (rc < 0) {
 		memset(out, 0, sizeof(*out));

@@ -49,6 +49,12 @@ const struct sl_column *sl_column_at(size_t i);
  * applicable, never "0" standing in for unknown; CSV quoting applied. */
 void sl_column_format(size_t i, const struct sl_row *row, char *buf, size_t n);
 
+/* The rows as the table their CSV would read back as (reports/csvread.h):
+ * every column formatted, quoting removed.  Free with sl_csv_free. */
+struct sl_csvdata;
+int sl_rows_to_csvdata(const struct sl_row *rows, size_t n,
+		       struct sl_csvdata *d, struct sl_err *err);
+
 /* --- CSV ----------------------------------------------------------------- */
 struct sl_csv;
 /* path "-" is standard output.  The file is created (truncated) and the
@@ -120,6 +126,11 @@ const struct sl_column *sl_summary_column_at(size_t i);
  * written whole and renamed into place. */
 int sl_summary_write(const char *path, const struct sl_row *rows, size_t n,
 		     struct sl_err *err);
+/* The same from a results CSV read back (reports/csvread.h): the points of
+ * every row in it, e.g. a whole resumed sweep.  -EINVAL when it lacks the
+ * primitive, status or ops_per_sec column. */
+int sl_summary_write_csvdata(const char *path, const struct sl_csvdata *d,
+			     struct sl_err *err);
 
 /* --- terminal table ------------------------------------------------------ */
 /* One line per (primitive, threads) over its repetitions: median ops/s, the

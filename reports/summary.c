@@ -5,10 +5,13 @@
  * finished ok.  The key cells are the results CSV's own, formatted by the
  * same code, so a summary line and its rows always say the same thing.
  */
+#include "reports/csvread.h"
 #include "reports/report.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -74,56 +77,43 @@ const struct sl_column *sl_summary_column_at(size_t i)
 	return i < NSUMMARY ? &summary_columns[i] : NULL;
 }
 
-static int column_of(const char *name)
-{
-	for (size_t c = 0; c < sl_column_count(); c++)
-		if (strcmp(sl_column_at(c)->name, name) == 0)
-			return (int)c;
-	return -1;
-}
-
 /* The key of a row: its key cells joined by a unit separator, which no
- * formatted cell contains. */
-static char *row_key(const struct sl_row *row, const int *cols, size_t ncols)
+ * cell contains. */
+static char *row_key(const struct sl_csvdata *d, size_t r, const int *cols,
+		     size_t ncols)
 {
-	char cell[512];
-	size_t len = 0, cap = 256;
-	char *key = malloc(cap);
+	size_t len = 1;
+	char *key;
 
+	for (size_t i = 0; i < ncols; i++)
+		len += strlen(sl_csv_cell(d, r, cols[i])) + 1;
+	key = malloc(len);
 	if (!key)
 		return NULL;
 	key[0] = '\0';
 	for (size_t i = 0; i < ncols; i++) {
-		size_t l;
-
-		cell[0] = '\0';
-		if (cols[i] >= 0)
-			sl_column_format((size_t)cols[i], row, cell, sizeof(cell));
-		l = strlen(cell);
-		if (len + l + 2 > cap) {
-			char *k;
-
-			while (len + l + 2 > cap)
-				cap *= 2;
-			k = realloc(key, cap);
-			if (!k) {
-				free(key);
-				return NULL;
-			}
-			key = k;
-		}
-		memcpy(key + len, cell, l);
-		len += l;
-		key[len++] = '\x1f';
-		key[len] = '\0';
+		strcat(key, sl_csv_cell(d, r, cols[i]));
+		strcat(key, "\x1f");
 	}
 	return key;
 }
 
-static bool is_failure(enum sl_status s)
+/* A status that voids a point (as opposed to unsupported or interrupted,
+ * which only leave a repetition out). */
+static bool is_failure(const char *status)
 {
-	return s == SL_STATUS_CHECK_FAILED || s == SL_STATUS_STUCK ||
-	       s == SL_STATUS_ERROR;
+	return !strcmp(status, "check-failed") || !strcmp(status, "stuck") ||
+	       !strcmp(status, "error");
+}
+
+static bool cell_num(const char *cell, double *v)
+{
+	char *end;
+
+	if (!cell[0])
+		return false;
+	*v = strtod(cell, &end);
+	return *end == '\0' && isfinite(*v);
 }
 
 /* A number cell; empty for NAN, as in the results CSV. */
@@ -139,64 +129,59 @@ static void put_rate(FILE *f, double v)
 	put_num(f, fabs(v) >= 1.0 || v == 0.0 ? "%.1f" : "%.6g", v);
 }
 
-static void put_cell(FILE *f, const struct sl_row *row, int col)
+/* A text cell, quoted again where CSV needs it. */
+static void put_text(FILE *f, const char *s)
 {
-	char cell[512];
-
-	fputc(',', f);
-	if (col < 0)
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
 		return;
-	sl_column_format((size_t)col, row, cell, sizeof(cell));
-	fputs(cell, f);
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
 }
 
-/* One point's line: rows[members[0..n)] are its repetitions. */
-static void write_point(FILE *f, const struct sl_row *rows,
-			const size_t *members, size_t n, const int *keycols,
-			size_t nkey, double *scratch)
+/* The columns a summary reads, looked up once. */
+struct summary_cols {
+	int status, rate, nsop, p99, host, version, message;
+};
+
+/* One point's line: rows members[0..n) of d are its repetitions. */
+static void write_point(FILE *f, const struct sl_csvdata *d,
+			const struct summary_cols *c, const size_t *members,
+			size_t n, const int *keycols, size_t nkey, double *scratch)
 {
 	double *rate = scratch, *nsop = scratch + n, *p99 = scratch + 2 * n;
-	const struct sl_row *first = &rows[members[0]], *bad = NULL;
-	int p99_col = column_of("lat_p99_ns");
-	size_t k = 0, nlat = 0;
-	double lo, hi;
+	const size_t first = members[0];
+	size_t k = 0, nlat = 0, bad = SIZE_MAX;
+	double lo, hi, v;
 
 	for (size_t i = 0; i < n; i++) {
-		const struct sl_row *r = &rows[members[i]];
-		char cell[64], *end;
+		const size_t r = members[i];
+		const char *st = sl_csv_cell(d, r, c->status);
 
-		if (r->res->status != SL_STATUS_OK) {
-			if (!bad || (is_failure(r->res->status) &&
-				     !is_failure(bad->res->status)))
+		if (strcmp(st, "ok") != 0 || !cell_num(sl_csv_cell(d, r, c->rate), &rate[k])) {
+			if (bad == SIZE_MAX ||
+			    (is_failure(st) && !is_failure(sl_csv_cell(d, bad, c->status))))
 				bad = r;
 			continue;
 		}
-		rate[k] = r->res->ops_per_sec;
-		nsop[k] = r->res->ns_per_op;
+		nsop[k] = cell_num(sl_csv_cell(d, r, c->nsop), &v) ? v : NAN;
 		k++;
-		/* The p99 as the results CSV has it, so both agree. */
-		if (p99_col < 0)
-			continue;
-		sl_column_format((size_t)p99_col, r, cell, sizeof(cell));
-		if (cell[0]) {
-			double v = strtod(cell, &end);
-
-			if (*end == '\0' && isfinite(v))
-				p99[nlat++] = v;
-		}
+		if (cell_num(sl_csv_cell(d, r, c->p99), &v))
+			p99[nlat++] = v;
 	}
 	for (size_t i = 0; i < nkey; i++) {
-		char cell[512];
-
 		if (i)
 			fputc(',', f);
-		cell[0] = '\0';
-		if (keycols[i] >= 0)
-			sl_column_format((size_t)keycols[i], first, cell, sizeof(cell));
-		fputs(cell, f);
+		put_text(f, sl_csv_cell(d, first, keycols[i]));
 	}
-	fprintf(f, ",%zu,%zu,%s", n, k,
-		bad ? sl_status_name(bad->res->status) : "ok");
+	fprintf(f, ",%zu,%zu,", n, k);
+	put_text(f, bad == SIZE_MAX ? "ok" : sl_csv_cell(d, bad, c->status));
 	put_rate(f, sl_stat_median(rate, k));
 	put_rate(f, sl_stat_mean(rate, k));
 	put_rate(f, sl_stat_min(rate, k));
@@ -208,16 +193,26 @@ static void write_point(FILE *f, const struct sl_row *rows,
 	put_rate(f, hi);
 	put_num(f, "%.3f", sl_stat_median(nsop, k));
 	put_num(f, "%.0f", sl_stat_median(p99, nlat));
-	put_cell(f, first, column_of("host"));
-	put_cell(f, first, column_of("synclab_version"));
-	put_cell(f, bad ? bad : first, bad ? column_of("message") : -1);
+	fputc(',', f);
+	put_text(f, sl_csv_cell(d, first, c->host));
+	fputc(',', f);
+	put_text(f, sl_csv_cell(d, first, c->version));
+	fputc(',', f);
+	if (bad != SIZE_MAX)
+		put_text(f, sl_csv_cell(d, bad, c->message));
 	fputc('\n', f);
 }
 
-static int write_all(FILE *f, const struct sl_row *rows, size_t n,
-		     struct sl_err *err)
+static int write_all(FILE *f, const struct sl_csvdata *d, struct sl_err *err)
 {
+	const size_t n = d->nrows;
 	int keycols[sizeof(point_key) / sizeof(point_key[0])];
+	struct summary_cols c = {
+		sl_csv_column(d, "status"), sl_csv_column(d, "ops_per_sec"),
+		sl_csv_column(d, "ns_per_op"), sl_csv_column(d, "lat_p99_ns"),
+		sl_csv_column(d, "host"), sl_csv_column(d, "synclab_version"),
+		sl_csv_column(d, "message"),
+	};
 	size_t nkey = 0;
 	char **keys = calloc(n ? n : 1, sizeof(*keys));
 	size_t *group = calloc(n ? n : 1, sizeof(*group));
@@ -229,8 +224,14 @@ static int write_all(FILE *f, const struct sl_row *rows, size_t n,
 		rc = sl_err_set(err, -ENOMEM, "out of memory for the summary");
 		goto out;
 	}
+	if (c.status < 0 || c.rate < 0 || sl_csv_column(d, "primitive") < 0) {
+		rc = sl_err_set(err, -EINVAL,
+				"'%s' has no primitive, status or ops_per_sec column (accepted: a synclab results CSV)",
+				d->path);
+		goto out;
+	}
 	for (; point_key[nkey]; nkey++)
-		keycols[nkey] = column_of(point_key[nkey]);
+		keycols[nkey] = sl_csv_column(d, point_key[nkey]);
 	for (size_t i = 0; i < sl_summary_column_count(); i++)
 		fprintf(f, "%s%s", i ? "," : "", sl_summary_column_at(i)->name);
 	fputc('\n', f);
@@ -238,7 +239,7 @@ static int write_all(FILE *f, const struct sl_row *rows, size_t n,
 	/* group[i]: the first row with row i's key, so points come out in the
 	 * order they were first run. */
 	for (size_t i = 0; i < n; i++) {
-		keys[i] = row_key(&rows[i], keycols, nkey);
+		keys[i] = row_key(d, i, keycols, nkey);
 		if (!keys[i]) {
 			rc = sl_err_set(err, -ENOMEM, "out of memory for the summary");
 			goto out;
@@ -258,7 +259,7 @@ static int write_all(FILE *f, const struct sl_row *rows, size_t n,
 		for (size_t j = i; j < n; j++)
 			if (group[j] == i)
 				members[m++] = j;
-		write_point(f, rows, members, m, keycols, nkey, scratch);
+		write_point(f, d, &c, members, m, keycols, nkey, scratch);
 	}
 out:
 	if (keys)
@@ -271,15 +272,15 @@ out:
 	return rc;
 }
 
-int sl_summary_write(const char *path, const struct sl_row *rows, size_t n,
-		     struct sl_err *err)
+int sl_summary_write_csvdata(const char *path, const struct sl_csvdata *d,
+			     struct sl_err *err)
 {
 	char tmp[4096];
 	FILE *f;
 	int rc;
 
 	if (strcmp(path, "-") == 0) {
-		rc = write_all(stdout, rows, n, err);
+		rc = write_all(stdout, d, err);
 		if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
 			rc = sl_err_set(err, -EIO, "cannot write the summary to standard output: %s",
 					strerror(errno));
@@ -293,7 +294,7 @@ int sl_summary_write(const char *path, const struct sl_row *rows, size_t n,
 	if (!f)
 		return sl_err_set(err, -errno, "cannot create '%s': %s", tmp,
 				  strerror(errno));
-	rc = write_all(f, rows, n, err);
+	rc = write_all(f, d, err);
 	if (rc == 0 && (fflush(f) != 0 || ferror(f))) {
 		int e = errno ? errno : EIO;
 
@@ -307,5 +308,18 @@ int sl_summary_write(const char *path, const struct sl_row *rows, size_t n,
 				tmp, path, strerror(errno));
 	if (rc < 0)
 		unlink(tmp);
+	return rc;
+}
+
+int sl_summary_write(const char *path, const struct sl_row *rows, size_t n,
+		     struct sl_err *err)
+{
+	struct sl_csvdata d;
+	int rc = sl_rows_to_csvdata(rows, n, &d, err);
+
+	if (rc < 0)
+		return rc;
+	rc = sl_summary_write_csvdata(path, &d, err);
+	sl_csv_free(&d);
 	return rc;
 }

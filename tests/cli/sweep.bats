@@ -108,6 +108,10 @@ EOF
 	diff "$T/full" "$T/resumed" || flunk "resumed sweep has other points"
 	[ "$(head -n 4 "$T/r/results.csv")" = "$(cat "$T/kept.csv")" ] || flunk "the kept rows changed"
 	csv_each "$T/r/results.csv" 'r["status"] == "ok"'
+	# The summary covers the whole sweep, earlier rows included: 4 points
+	# of 2 repetitions each.
+	[ "$(csv_check "$T/r/summary.csv")" -eq 4 ] || flunk "summary after resume: $(csv_check "$T/r/summary.csv") points"
+	csv_each "$T/r/summary.csv" 'r["reps"] == "2" and r["reps_ok"] == "2"'
 
 	# Nothing left: nothing runs, nothing is added.
 	cp "$T/r/results.csv" "$T/before.csv"
