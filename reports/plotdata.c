@@ -13,18 +13,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Columns that say how a point was run.  One that takes two values among
- * the rows of one primitive at one thread count tells lines apart; one
- * that takes a single value goes into the subtitle.  The machine columns
- * come last and go into the machine line instead. */
-static const char *const param_cols[] = {
-	"pin", "cs_ns", "think_ns", "cs_lines", "locks", "read_pct",
-	"writers", "producers", "consumers", "capacity", "permits",
-	"latency_period", "warmup_s",
+/* Columns that say how a point was run: the point key's parameters (the
+ * same list compare and the summary match points on), then the machine
+ * columns.  One that takes two values among the rows of one primitive at
+ * one thread count tells lines apart; one that takes a single value goes
+ * into the subtitle; the machine columns go into the machine line. */
+#define MAX_PARAMS 32
+static const char *const machine_cols[] = {
 	"host", "cpu_model", "kernel", "synclab_version",
 };
-#define NPARAMS (sizeof(param_cols) / sizeof(param_cols[0]))
-#define FIRST_MACHINE_COL 13
+
+/* Fills cols; returns how many, and where the machine columns start. */
+static size_t param_columns(const char *cols[MAX_PARAMS], size_t *first_machine)
+{
+	const char *const *key = sl_point_key_columns();
+	size_t n = 0;
+
+	for (; *key && n + 4 < MAX_PARAMS; key++)
+		if (strcmp(*key, "primitive") && strcmp(*key, "threads"))
+			cols[n++] = *key;
+	*first_machine = n;
+	for (size_t i = 0; i < sizeof(machine_cols) / sizeof(machine_cols[0]); i++)
+		cols[n++] = machine_cols[i];
+	return n;
+}
 
 /* One row that takes part: ok, or a failure that voids its point. */
 struct ref {
@@ -300,7 +312,10 @@ int sl_plot_group(const struct sl_csvdata *d, struct sl_plot_groups *g,
 	int threads_col = sl_csv_column(d, "threads");
 	int rate_col = sl_csv_column(d, "ops_per_sec");
 	int status_col = sl_csv_column(d, "status");
-	int vary[NPARAMS];
+	const char *param_cols[MAX_PARAMS];
+	size_t first_machine_col;
+	const size_t nparams = param_columns(param_cols, &first_machine_col);
+	int vary[MAX_PARAMS];
 	size_t nvary = 0, nrefs = 0, *first_row = NULL;
 	struct ref *refs = NULL;
 	int rc = -ENOMEM;
@@ -340,7 +355,7 @@ int sl_plot_group(const struct sl_csvdata *d, struct sl_plot_groups *g,
 
 		qsort_r(refs, nrefs, sizeof(*refs), cmp_prim_threads, &ctx);
 	}
-	for (size_t p = 0; p < NPARAMS; p++) {
+	for (size_t p = 0; p < nparams; p++) {
 		int col = sl_csv_column(d, param_cols[p]);
 
 		if (col >= 0 && varies_at_fixed_threads(d, prim_col, col, refs, nrefs)) {
@@ -452,18 +467,18 @@ int sl_plot_group(const struct sl_csvdata *d, struct sl_plot_groups *g,
 			append(g->machine, sizeof(g->machine), "several hosts");
 			sep = ", ";
 		}
-		for (size_t p = FIRST_MACHINE_COL; p < NPARAMS; p++) {
+		for (size_t p = first_machine_col; p < nparams; p++) {
 			const char *v = common_value(d, sl_csv_column(d, param_cols[p]), refs, nrefs);
 
 			if (!v)
 				continue;
 			append(g->machine, sizeof(g->machine), "%s%s%s", sep,
-			       prefix[p - FIRST_MACHINE_COL], v);
-			sep = p == FIRST_MACHINE_COL ? ": " : ", ";
+			       prefix[p - first_machine_col], v);
+			sep = p == first_machine_col ? ": " : ", ";
 		}
 		describe_window(d, refs, nrefs, g->params, sizeof(g->params));
 		sep = g->params[0] ? "; " : "";
-		for (size_t p = 0; p < FIRST_MACHINE_COL; p++) {
+		for (size_t p = 0; p < first_machine_col; p++) {
 			int col = sl_csv_column(d, param_cols[p]);
 			const char *v;
 			bool varying = false;
