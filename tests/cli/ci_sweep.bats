@@ -15,7 +15,10 @@ gate() {
 	gate --out "$T/rec" --baseline "$T/base.csv" --update-baseline
 	expect_status 0
 	[ "$(wc -l < "$T/base.csv")" -eq 9 ] || flunk "expected 2 points x 4 runs: $(wc -l < "$T/base.csv") lines"
-	gate --out "$T/ci" --baseline "$T/base.csv"
+	# The same build: what this checks is the passing path and its
+	# artifacts, so the threshold is wide -- 30 ms windows while other
+	# tests share the CPUs can differ by tens of percent.
+	gate --out "$T/ci" --baseline "$T/base.csv" --threshold 80
 	expect_status 0
 	expect_stdout_has "mutex" "spin-ttas"
 	[ -s "$T/ci/compare.txt" ] && [ -s "$T/ci/compare.csv" ] && [ -s "$T/ci/new.csv" ] ||
