@@ -90,6 +90,7 @@
 
 #include "primitives/lockref.h"
 #include "primitives/prim.h"
+#include "primitives/records.h"
 #include "util/atomics.h"
 
 /* --- queue-ms ------------------------------------------------------------ */
@@ -150,15 +151,7 @@ static struct hp_rec *hp_rec_new(void)
 
 static void hp_rec_push(struct ms_queue *q, struct hp_rec *r)
 {
-	struct hp_rec *old = atomic_load_explicit(&q->recs, memory_order_relaxed);
-
-	do
-		r->next = old;
-	/* acq_rel: release publishes the record and its next; acquire makes
-	 * this push carry the records below it to whoever reads the new head */
-	while (!atomic_compare_exchange_weak_explicit(&q->recs, &old, r,
-						      memory_order_acq_rel,
-						      memory_order_relaxed));
+	SL_RECORD_PUSH(&q->recs, r);
 	atomic_fetch_add_explicit(&q->nrecs, 1, memory_order_relaxed);
 }
 
@@ -348,20 +341,13 @@ static void ms_thread_init(void *obj, void *tctx)
 	struct ms_tctx *t = tctx;
 	struct hp_rec *r;
 
-	/* acquire: pairs with the acq_rel push of each record */
-	for (r = atomic_load_explicit(&q->recs, memory_order_acquire); r; r = r->next) {
-		int idle = 0;
-
-		/* acquire: pairs with the release in ms_thread_fini, handing
-		 * over the previous owner's retire list */
-		if (atomic_load_explicit(&r->active, memory_order_relaxed) == 0 &&
-		    atomic_compare_exchange_strong_explicit(&r->active, &idle, 1,
-							    memory_order_acquire,
-							    memory_order_relaxed)) {
+	/* acquire: pairs with the push of each record (records.h); the
+	 * claim hands over the previous owner's retire list */
+	for (r = atomic_load_explicit(&q->recs, memory_order_acquire); r; r = r->next)
+		if (sl_record_claim(&r->active)) {
 			t->rec = r;
 			return;
 		}
-	}
 	/* More threads than init was told of (tests, a second drain). */
 	r = hp_rec_new();
 	if (!r)
@@ -384,8 +370,8 @@ static void ms_thread_fini(void *obj, void *tctx)
 		atomic_store_explicit(&r->hp[i], NULL, memory_order_release);
 	}
 	hp_scan(q, r);
-	/* release: hands the retire list to the record's next owner */
-	atomic_store_explicit(&r->active, 0, memory_order_release);
+	/* hands the retire list to the record's next owner */
+	sl_record_release(&r->active);
 	t->rec = NULL;
 }
 

@@ -86,6 +86,7 @@
 
 #include "primitives/futex.h"
 #include "primitives/prim.h"
+#include "primitives/records.h"
 #include "util/atomics.h"
 
 /* Pauses an idle worker or a flusher polls before it goes to sleep. */
@@ -124,19 +125,6 @@ static struct wq_rec *rec_new(void)
 	return r;
 }
 
-static void recs_push(struct wq_recs *rs, struct wq_rec *r)
-{
-	struct wq_rec *old = atomic_load_explicit(&rs->head, memory_order_relaxed);
-
-	do
-		r->next = old;
-	/* release: publishes the record and its next pointer to the
-	 * acquire walks of thread_init, shutdown and check */
-	while (!atomic_compare_exchange_weak_explicit(&rs->head, &old, r,
-						      memory_order_release,
-						      memory_order_relaxed));
-}
-
 static void recs_free(struct wq_recs *rs)
 {
 	struct wq_rec *r = atomic_load_explicit(&rs->head, memory_order_relaxed);
@@ -162,7 +150,7 @@ static int recs_init(struct wq_recs *rs, unsigned nthreads, struct sl_err *err)
 			return sl_err_set(err, -ENOMEM, "out of memory for %u flush records",
 					  nthreads + 1);
 		}
-		recs_push(rs, r);
+		SL_RECORD_PUSH(&rs->head, r);
 	}
 	return 0;
 }
@@ -171,26 +159,18 @@ static void recs_claim(struct wq_recs *rs, struct wq_tctx *t)
 {
 	struct wq_rec *r;
 
-	/* acquire: pairs with the release push of each record */
-	for (r = atomic_load_explicit(&rs->head, memory_order_acquire); r; r = r->next) {
-		int idle = 0;
-
-		/* acquire: pairs with the release in recs_release, so the
-		 * previous owner's last flush happens before our use */
-		if (atomic_load_explicit(&r->active, memory_order_relaxed) == 0 &&
-		    atomic_compare_exchange_strong_explicit(&r->active, &idle, 1,
-							    memory_order_acquire,
-							    memory_order_relaxed)) {
+	/* acquire: pairs with the push of each record (records.h) */
+	for (r = atomic_load_explicit(&rs->head, memory_order_acquire); r; r = r->next)
+		if (sl_record_claim(&r->active)) {
 			t->rec = r;
 			return;
 		}
-	}
 	/* More threads than init was told of. */
 	r = rec_new();
 	if (!r)
 		SL_BUG("workqueue: out of memory for a flush record");
 	atomic_store_explicit(&r->active, 1, memory_order_relaxed);
-	recs_push(rs, r);
+	SL_RECORD_PUSH(&rs->head, r);
 	t->rec = r;
 }
 
@@ -200,15 +180,14 @@ static void wq_thread_fini(void *obj, void *tctx)
 	struct wq_tctx *t = tctx;
 
 	(void)obj;
-	/* release: see recs_claim */
-	atomic_store_explicit(&t->rec->active, 0, memory_order_release);
+	sl_record_release(&t->rec->active);
 	t->rec = NULL;
 }
 
 /* STOP in every record; wake those whose flush sleeps. */
 static void recs_shutdown(struct wq_recs *rs)
 {
-	/* acquire: pairs with the release push of each record */
+	/* acquire: pairs with the push of each record (records.h) */
 	for (struct wq_rec *r = atomic_load_explicit(&rs->head, memory_order_acquire);
 	     r; r = r->next) {
 		/* relaxed: a wake-up token; see the top comment */
@@ -225,7 +204,7 @@ static int recs_check(struct wq_recs *rs, const char *name, struct sl_err *err)
 {
 	unsigned i = 0;
 
-	/* acquire: pairs with the release push of each record */
+	/* acquire: pairs with the push of each record (records.h) */
 	for (struct wq_rec *r = atomic_load_explicit(&rs->head, memory_order_acquire);
 	     r; r = r->next, i++) {
 		uint32_t n = atomic_load_explicit(&r->pending, memory_order_relaxed) &

@@ -450,7 +450,7 @@ static void test_offline_siblings(void **state)
 	 * first core of package 1 (4, 5) are offline. */
 	put(dir, "/sys/devices/system/cpu/online", "0,2-3,6-7\n");
 	for (int c = 0; c < 8; c++) {
-		char core[16], pkg[16];
+		char core[32], pkg[16];
 
 		snprintf(core, sizeof(core), "%d-%d\n", c & ~1, (c & ~1) + 1);
 		snprintf(pkg, sizeof(pkg), "%s\n", c < 4 ? "0-3" : "4-7");

@@ -101,13 +101,6 @@ static bool sleeping_lock(const struct sl_prim *p)
 	       runnable_here(p);
 }
 
-static void free_tctx(const struct sl_prim *p, void *obj, void *t)
-{
-	if (p->thread_fini)
-		p->thread_fini(obj, t);
-	free(t);
-}
-
 /* The scheduler state of thread tid ('R', 'S', 'D', ...), or 0. */
 static char task_state(pid_t tid)
 {

@@ -27,6 +27,16 @@
 #include "util/clock.h"
 #include "workloads/workload.h"
 
+#include "prim_fixture.h"
+
+/* A queue object with the capacity bounded queues take from --capacity. */
+static void *new_queue(const struct sl_prim *p, unsigned nthreads, unsigned capacity)
+{
+	const struct sl_prim_conf conf = { .nthreads = nthreads, .capacity = capacity };
+
+	return new_obj_conf(p, &conf);
+}
+
 /* Items an unbounded queue must take without reporting full. */
 #define UNBOUNDED_ITEMS 10000
 
@@ -61,45 +71,6 @@ static bool testable(const struct sl_prim *p)
 
 	return p->kind == SL_KIND_QUEUE && !(p->flags & SL_PRIM_HIDDEN) &&
 	       (!p->supported || p->supported(why, sizeof(why)));
-}
-
-static void *new_obj(const struct sl_prim *p, unsigned nthreads,
-		     unsigned capacity)
-{
-	void *obj = aligned_alloc(SL_SLOT_ALIGN, sl_prim_obj_stride(p));
-	struct sl_prim_conf conf = { .nthreads = nthreads, .capacity = capacity };
-	struct sl_err err;
-
-	assert_non_null(obj);
-	memset(obj, 0, sl_prim_obj_stride(p));
-	if (p->init && p->init(obj, &conf, &err) < 0)
-		fail_msg("%s: init: %s", p->name, err.msg);
-	return obj;
-}
-
-static void *new_tctx(const struct sl_prim *p, void *obj)
-{
-	void *t = aligned_alloc(SL_SLOT_ALIGN, sl_prim_tctx_stride(p));
-
-	assert_non_null(t);
-	memset(t, 0, sl_prim_tctx_stride(p));
-	if (p->thread_init)
-		p->thread_init(obj, t);
-	return t;
-}
-
-static void free_tctx(const struct sl_prim *p, void *obj, void *t)
-{
-	if (p->thread_fini)
-		p->thread_fini(obj, t);
-	free(t);
-}
-
-static void free_obj(const struct sl_prim *p, void *obj)
-{
-	if (p->destroy)
-		p->destroy(obj);
-	free(obj);
 }
 
 /* Item i of a sequence: covers 0, the top bit and all-ones, so that no
@@ -192,7 +163,7 @@ static void test_single_thread(void **state)
 
 		if (!testable(p))
 			continue;
-		obj = new_obj(p, 1, capacity);
+		obj = new_queue(p, 1, capacity);
 		t = new_tctx(p, obj);
 		assert_false(p->queue.dequeue(obj, t, &item));
 
@@ -240,7 +211,7 @@ static void test_capacities(void **state)
 		if (!testable(p))
 			continue;
 		for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
-			void *obj = new_obj(p, 1, caps[c]);
+			void *obj = new_queue(p, 1, caps[c]);
 			void *t = new_tctx(p, obj);
 			uint64_t n = fill(p, obj, t, 4096);
 
@@ -266,7 +237,7 @@ static void test_destroy_nonempty(void **state)
 
 		if (!testable(p))
 			continue;
-		obj = new_obj(p, 2, 64);
+		obj = new_queue(p, 2, 64);
 		t = new_tctx(p, obj);
 		assert_true(fill(p, obj, t, 1000) >= 64);
 		for (int k = 0; k < 10; k++)

@@ -70,13 +70,6 @@ static bool testable(const struct sl_prim *p)
 	       (!p->supported || p->supported((char[192]){ 0 }, 192));
 }
 
-static void free_tctx(const struct sl_prim *p, void *obj, void *t)
-{
-	if (p->thread_fini)
-		p->thread_fini(obj, t);
-	free(t);
-}
-
 static void test_registry(void **state)
 {
 	const char *ours[] = { "rwlock", "rwlock-rpref", "pthread-rwlock", "ck-rwlock" };

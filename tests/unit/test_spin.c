@@ -37,6 +37,8 @@
 #include "util/clock.h"
 #include "workloads/workload.h"
 
+#include "prim_fixture.h"
+
 #define FIFO_WAITERS 6
 #define WAIT_LIMIT_NS (10 * SL_NS_PER_SEC)
 
@@ -76,44 +78,6 @@ static bool fifo_pure_spinner(const struct sl_prim *p)
 static bool has_thread_state(const struct sl_prim *p)
 {
 	return usable(p) && (p->tctx_size || p->thread_init);
-}
-
-static void *new_obj(const struct sl_prim *p, unsigned nthreads)
-{
-	void *obj = aligned_alloc(SL_SLOT_ALIGN, sl_prim_obj_stride(p));
-	struct sl_prim_conf conf = { .nthreads = nthreads };
-	struct sl_err err;
-
-	assert_non_null(obj);
-	memset(obj, 0, sl_prim_obj_stride(p));
-	if (p->init && p->init(obj, &conf, &err) < 0)
-		fail_msg("%s: init: %s", p->name, err.msg);
-	return obj;
-}
-
-static void free_obj(const struct sl_prim *p, void *obj)
-{
-	if (p->destroy)
-		p->destroy(obj);
-	free(obj);
-}
-
-static void *new_tctx(const struct sl_prim *p, void *obj)
-{
-	void *t = aligned_alloc(SL_SLOT_ALIGN, sl_prim_tctx_stride(p));
-
-	assert_non_null(t);
-	memset(t, 0, sl_prim_tctx_stride(p));
-	if (p->thread_init)
-		p->thread_init(obj, t);
-	return t;
-}
-
-static void free_tctx(const struct sl_prim *p, void *obj, void *t)
-{
-	if (p->thread_fini)
-		p->thread_fini(obj, t);
-	free(t);
 }
 
 static void check_free(const struct sl_prim *p, void *obj)

@@ -37,6 +37,8 @@
 #include "util/clock.h"
 #include "workloads/workload.h"
 
+#include "prim_fixture.h"
+
 static struct sl_topo *topo;
 static struct sl_calib calib;
 static struct sl_pin_spec pin_compact;
@@ -66,43 +68,6 @@ static bool testable(const struct sl_prim *p, enum sl_prim_kind kind)
 {
 	return p->kind == kind && !(p->flags & SL_PRIM_HIDDEN) &&
 	       (!p->supported || p->supported((char[192]){ 0 }, 192));
-}
-
-static void *new_obj(const struct sl_prim *p, const struct sl_prim_conf *conf)
-{
-	void *obj = aligned_alloc(SL_SLOT_ALIGN, sl_prim_obj_stride(p));
-	struct sl_err err;
-
-	assert_non_null(obj);
-	memset(obj, 0, sl_prim_obj_stride(p));
-	if (p->init && p->init(obj, conf, &err) < 0)
-		fail_msg("%s: init: %s", p->name, err.msg);
-	return obj;
-}
-
-static void *new_tctx(const struct sl_prim *p, void *obj)
-{
-	void *t = aligned_alloc(SL_SLOT_ALIGN, sl_prim_tctx_stride(p));
-
-	assert_non_null(t);
-	memset(t, 0, sl_prim_tctx_stride(p));
-	if (p->thread_init)
-		p->thread_init(obj, t);
-	return t;
-}
-
-static void free_tctx(const struct sl_prim *p, void *obj, void *t)
-{
-	if (p->thread_fini)
-		p->thread_fini(obj, t);
-	free(t);
-}
-
-static void free_obj(const struct sl_prim *p, void *obj)
-{
-	if (p->destroy)
-		p->destroy(obj);
-	free(obj);
 }
 
 static struct sl_point point(const struct sl_prim *p, unsigned threads)
@@ -171,7 +136,7 @@ static void test_sem_semantics(void **state)
 			continue;
 		assert_non_null(p->sem.wait);
 		assert_non_null(p->sem.post);
-		sw.obj = new_obj(p, &conf);
+		sw.obj = new_obj_conf(p, &conf);
 		t = new_tctx(p, sw.obj);
 		if (p->check)
 			assert_int_equal(p->check(sw.obj, &err), 0);
@@ -235,7 +200,7 @@ static void test_sem_torture(void **state)
 
 		if (!testable(p, SL_KIND_SEM))
 			continue;
-		st.obj = new_obj(p, &conf);
+		st.obj = new_obj_conf(p, &conf);
 		for (int k = 0; k < TORTURE_THREADS; k++)
 			assert_int_equal(pthread_create(&th[k], NULL, sem_torture_thread, &st), 0);
 		for (int k = 0; k < TORTURE_THREADS; k++)
@@ -329,7 +294,7 @@ static void test_cond_torture(void **state)
 
 		if (!testable(p, SL_KIND_CONDVAR))
 			continue;
-		ct.obj = new_obj(p, &conf);
+		ct.obj = new_obj_conf(p, &conf);
 		assert_int_equal(pthread_create(&th[0], NULL, cond_producer, &ct), 0);
 		assert_int_equal(pthread_create(&th[1], NULL, cond_producer, &ct), 0);
 		assert_int_equal(pthread_create(&th[2], NULL, cond_consumer, &ct), 0);
@@ -393,7 +358,7 @@ static void test_barrier_torture(void **state)
 		if (!testable(p, SL_KIND_BARRIER))
 			continue;
 		assert_non_null(p->barrier.wait);
-		bt.obj = new_obj(p, &conf);
+		bt.obj = new_obj_conf(p, &conf);
 		for (int k = 0; k < BT_THREADS; k++)
 			assert_int_equal(pthread_create(&th[k], NULL, barrier_torture_thread, &bt), 0);
 		for (int k = 0; k < BT_THREADS; k++)

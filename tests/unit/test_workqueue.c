@@ -29,6 +29,8 @@
 #include "util/clock.h"
 #include "workloads/workload.h"
 
+#include "prim_fixture.h"
+
 static struct sl_topo *topo;
 static struct sl_calib calib;
 static struct sl_pin_spec pin_compact;
@@ -62,42 +64,12 @@ static bool testable(const struct sl_prim *p, enum sl_prim_kind kind)
 	       (!p->supported || p->supported(why, sizeof(why)));
 }
 
-static void *new_obj(const struct sl_prim *p, unsigned nthreads)
+/* A workqueue object as the runner makes it (queue slots: 16). */
+static void *new_wq(const struct sl_prim *p, unsigned nthreads)
 {
-	void *obj = aligned_alloc(SL_SLOT_ALIGN, sl_prim_obj_stride(p));
-	struct sl_prim_conf conf = { .nthreads = nthreads, .capacity = 16 };
-	struct sl_err err;
+	const struct sl_prim_conf conf = { .nthreads = nthreads, .capacity = 16 };
 
-	assert_non_null(obj);
-	memset(obj, 0, sl_prim_obj_stride(p));
-	if (p->init && p->init(obj, &conf, &err) < 0)
-		fail_msg("%s: init: %s", p->name, err.msg);
-	return obj;
-}
-
-static void *new_tctx(const struct sl_prim *p, void *obj)
-{
-	void *t = aligned_alloc(SL_SLOT_ALIGN, sl_prim_tctx_stride(p));
-
-	assert_non_null(t);
-	memset(t, 0, sl_prim_tctx_stride(p));
-	if (p->thread_init)
-		p->thread_init(obj, t);
-	return t;
-}
-
-static void free_tctx(const struct sl_prim *p, void *obj, void *t)
-{
-	if (p->thread_fini)
-		p->thread_fini(obj, t);
-	free(t);
-}
-
-static void free_obj(const struct sl_prim *p, void *obj)
-{
-	if (p->destroy)
-		p->destroy(obj);
-	free(obj);
+	return new_obj_conf(p, &conf);
 }
 
 static void test_registry(void **state)
@@ -141,7 +113,7 @@ static void test_single_thread(void **state)
 
 		if (!testable(p, SL_KIND_WORKQUEUE))
 			continue;
-		obj = new_obj(p, 2);
+		obj = new_wq(p, 2);
 		sub = new_tctx(p, obj);
 		worker = new_tctx(p, obj);
 		assert_true(p->wq.flush(obj, sub)); /* nothing submitted */
@@ -194,7 +166,7 @@ static void test_check_counts_pending(void **state)
 
 		if (!testable(p, SL_KIND_WORKQUEUE) || !p->check)
 			continue;
-		obj = new_obj(p, 1);
+		obj = new_wq(p, 1);
 		sub = new_tctx(p, obj);
 		assert_true(p->wq.submit(obj, sub, &item));
 		assert_int_equal(p->check(obj, &err), -EPROTO);
@@ -266,7 +238,7 @@ static void test_blocking(void **state)
 
 		if (!testable(p, SL_KIND_WORKQUEUE))
 			continue;
-		obj = new_obj(p, 2);
+		obj = new_wq(p, 2);
 		sub = new_tctx(p, obj);
 		worker = new_tctx(p, obj);
 
