@@ -51,6 +51,34 @@ static void set_text(char *dst, size_t n, const char *s)
 	dst[len] = '\0';
 }
 
+/* Formatted set_text: display text, so a value too long for its field is
+ * cut rather than refused. */
+static void set_textf(char *dst, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_textf(char *dst, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dst, n, fmt, ap);
+	va_end(ap);
+}
+
+/* set_textf after what buf already holds. */
+static void append(char *buf, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t n, const char *fmt, ...)
+{
+	size_t len = strlen(buf);
+	va_list ap;
+
+	if (len + 1 >= n)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + len, n - len, fmt, ap);
+	va_end(ap);
+}
+
 /* Drop trailing blanks and newlines in place. */
 static void rtrim(char *s)
 {
@@ -707,7 +735,7 @@ static void read_quota(const struct reader *r, struct sl_env *e)
 		return;
 	e->quota_cpus = cpus;
 	if (cpus > 0)
-		snprintf(e->cpu_quota, sizeof(e->cpu_quota), "%.2f CPUs (%s)", cpus, how);
+		set_textf(e->cpu_quota, sizeof(e->cpu_quota), "%.2f CPUs (%s)", cpus, how);
 	else
 		set_text(e->cpu_quota, sizeof(e->cpu_quota), "none");
 }
@@ -855,20 +883,6 @@ static enum sl_env_tri cpuid_hypervisor(bool live, char sig[13])
 #endif
 }
 
-static void append(char *buf, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t n, const char *fmt, ...)
-{
-	size_t len = strlen(buf);
-	va_list ap;
-
-	if (len + 1 >= n)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + len, n - len, fmt, ap);
-	va_end(ap);
-}
-
 static void read_virtualisation(const struct reader *r, const struct cpuinfo *ci,
 				struct sl_env *e)
 {
@@ -924,7 +938,7 @@ static void read_virtualisation(const struct reader *r, const struct cpuinfo *ci
 	if (present) {
 		e->hypervisor = SL_ENV_YES;
 		set_text(e->hv_vendor, sizeof(e->hv_vendor), name ? name : "unknown vendor");
-		snprintf(e->hypervisor_text, sizeof(e->hypervisor_text), "%s (%s)", e->hv_vendor, evidence);
+		set_textf(e->hypervisor_text, sizeof(e->hypervisor_text), "%s (%s)", e->hv_vendor, evidence);
 	} else if (absent) {
 		e->hypervisor = SL_ENV_NO;
 		set_text(e->hypervisor_text, sizeof(e->hypervisor_text), "none detected");
