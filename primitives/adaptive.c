@@ -19,9 +19,11 @@
  *      for one park's cost would catch the end of fewer than one hold in
  *      eight: park at once.
  *   2. Otherwise poll the word, the pause between reads doubling up to
- *      AD_PAUSE_MAX (a spinner that polls less often leaves the line with a
- *      running owner, which can then release and retake it without a
- *      transfer).  Stop and park when:
+ *      AD_PAUSE_MAX, as spin-ttas does: a spinner that polls less often
+ *      leaves the line with a running owner, which can then release and
+ *      retake it without a transfer (2 threads, empty sections: with a cap
+ *      of 64 pauses adaptive ran at 0.6-0.7 of spin-ttas's rate, with 1024
+ *      at parity).  Stop and park when:
  *      - WAITERS is set: others already sleep, so the lock has more takers
  *        than it can serve by spinning; queue behind them;
  *      - the same hold (same owner TID and sequence) has lasted longer than
@@ -39,7 +41,10 @@
  *        of mutex's throughput, spinning for up to one park 93%);
  *      - the spin has lasted AD_SPIN_CAP_NS in all, however often the lock
  *        changed hands meanwhile (a thread that keeps losing the race to a
- *        running owner queues in the kernel instead).
+ *        running owner queues in the kernel instead).  It must span many
+ *        polls at the slowest cadence: at 50 us, two of them, it parked the
+ *        loser of an empty section long before the owner paused, and every
+ *        unlock then paid a FUTEX_WAKE.
  *      After the first AD_GRACE_NS (a short hold's worth of polling, which
  *      costs no shared write) the spinner must count itself in the atomic
  *      spinner count, which never exceeds the CPUs the lock's threads run on
@@ -70,23 +75,29 @@
  * `mutex`: the kernel compares the word with the value that carried WAITERS.
  *
  * Measured on a 2-vCPU KVM guest (AMD EPYC, PAUSE ~25 ns), one invocation
- * per line, median of 7 repetitions of 300 ms, --counters none:
+ * per block, median of 7 repetitions of 300 ms, --counters none; "paired"
+ * is the median of rep-by-rep ratios (repetitions run interleaved):
  *   short sections, threads <= CPUs: `bench adaptive,spin-ttas,spin-tas,
- *   spin-ticket,spin-mcs,spin-clh,pthread-spin,ck-ticket,ck-mcs,mutex
- *   --threads 1,2 --cs-ns 50`
- *     1 thread:  adaptive 17.5M ops/s, best spinlock 17.7M (spin-ticket):
- *                99%; mutex 17.5M
- *     2 threads: adaptive 16.1M, best spinlock 17.4M (spin-ttas): 93%;
- *                mutex 16.9M, FIFO spinlocks 8.2M..9.7M
- *     (a second invocation: 24.8M against 24.8M, and 23.8M against 22.4M)
+ *   spin-ticket,mutex --threads 1,2 --cs-ns 50`
+ *     1 thread:  adaptive 17.4M ops/s, spin-ttas 17.2M (paired 1.00),
+ *                mutex 17.2M
+ *     2 threads: adaptive 16.9M, spin-ttas 16.8M (1.01), mutex 13.8M,
+ *                spin-ticket 7.1M
+ *   the same with empty sections (--cs-ns 0):
+ *     1 thread:  adaptive 162M, spin-ttas 207M (0.77), mutex 192M (0.85):
+ *                the fast path's bookkeeping (the sequence number's
+ *                store) costs about 1 ns an operation
+ *     2 threads: adaptive 130M, spin-ttas 120M (1.05), mutex 69.6M
  *   threads far beyond CPUs, `--threads 16`:
- *     empty section: adaptive 119M, mutex 72.1M; --cs-ns 50: 15.2M, 11.8M
- *   long sections, `--threads 2 --cs-ns 20000`:
- *     adaptive 44.4k, mutex 44.1k, pthread-adaptive 38.4k; fairness 0.96
- *     against mutex's 0.50 (it lets one thread starve)
+ *     empty section: adaptive 139M, mutex 107M (1.33); --cs-ns 50: 16.2M,
+ *     14.7M (1.06)
+ *   long sections, `--threads 2,16 --cs-ns 10000`:
+ *     adaptive 96.2k / 90.4k, mutex 92.4k / 90.9k (1.04 / 1.04),
+ *     pthread-adaptive 74.6k / 93.6k; fairness at 2 threads 0.98 against
+ *     mutex's 0.93
  * The guest shares its host with other work: the same command varied by up
- * to 30% between invocations, and a run whose load changed half-way could
- * put either lock 25% ahead.
+ * to 30% between invocations, which is why only interleaved repetitions
+ * are compared.
  */
 #include <errno.h>
 #include <sched.h>
@@ -121,14 +132,14 @@
 #define AD_SPIN_MULT 4
 #define AD_SPIN_MIN_NS 2000
 /* Bound on one spin, however often the lock changes hands meanwhile. */
-#define AD_SPIN_CAP_NS 50000
+#define AD_SPIN_CAP_NS 200000
 /* A spinner polls at first without counting itself against the limit, so
  * that waiting out one short hold costs no shared read-modify-write. */
 #define AD_GRACE_NS 1000
 /* A counted spinner that has not polled for this long is off its CPU. */
 #define AD_STALE_NS 20000
 /* Most pause instructions between two polls of the word. */
-#define AD_PAUSE_MAX 64
+#define AD_PAUSE_MAX 1024
 /* Samples are clamped here: one preempted hold must not turn spinning off
  * for thousands of acquisitions. */
 #define AD_SAMPLE_MAX_NS (16 * AD_PARK_NS)
@@ -383,7 +394,11 @@ static bool ad_park(struct sl_adaptive *m, struct ad_tctx *t)
 	}
 }
 
-static void ad_lock_slow(struct sl_adaptive *m, struct ad_tctx *t)
+/* Out of line: inlined, its spin loop's registers made every uncontended
+ * acquisition save and restore six of them (1 thread, empty section: 0.76
+ * of mutex's rate). */
+static __attribute__((noinline)) void ad_lock_slow(struct sl_adaptive *m,
+						   struct ad_tctx *t)
 {
 	uint32_t waiters = 0;
 

@@ -85,7 +85,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdalign.h>
@@ -96,6 +95,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "primitives/membarrier.h"
 #include "primitives/prim.h"
 #include "util/atomics.h"
 
@@ -146,22 +146,6 @@ struct rcu_obj {
 	uint64_t deferred, ran; /* callbacks, added up at thread_fini */
 };
 
-static long sys_membarrier(int cmd)
-{
-	return syscall(__NR_membarrier, cmd, 0, 0);
-}
-
-/* Register for expedited private membarrier; false when the kernel has none. */
-static bool membarrier_ready(void)
-{
-	long cmds = sys_membarrier(MEMBARRIER_CMD_QUERY);
-
-	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) ||
-	    !(cmds & MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED))
-		return false;
-	return sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
-}
-
 static int rcu_init_common(struct rcu_obj *o, struct sl_err *err)
 {
 	int rc;
@@ -190,7 +174,7 @@ static int epoch_init(void *obj, const struct sl_prim_conf *conf,
 
 	(void)conf;
 	if (rc == 0)
-		o->membarrier = membarrier_ready();
+		o->membarrier = sl_membarrier_ready();
 	return rc;
 }
 
@@ -389,7 +373,7 @@ static void epoch_synchronize(void *obj, void *tctx)
 	/* The updater's side of read_lock's store->load ordering: the new
 	 * pointer and epoch are visible before we read any slot. */
 	if (o->membarrier) {
-		if (sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0)
+		if (sl_membarrier() != 0)
 			SL_BUG("membarrier failed after registering: %s",
 			       strerror(errno));
 	} else {
