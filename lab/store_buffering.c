@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "lab/lab.h"
+#include "util/atomics.h"
 
 struct sb_line {
 	alignas(SL_SLOT_ALIGN) _Atomic uint64_t v;
@@ -132,18 +133,8 @@ static inline uint64_t sb_iteration(struct sb_test *s, struct sb_thread *me,
 	 * sees the earlier thread's store); x86 emits mfence or a locked
 	 * instruction, which drains the store buffer. */
 	atomic_store_explicit(mine, k + 1, memory_order_relaxed);
-#if defined(__SANITIZE_THREAD__)
-	/* ThreadSanitizer does not model fences (gcc says so with -Wtsan);
-	 * the fence still executes, and every access here is atomic, so the
-	 * sanitizer has nothing to misreport. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wtsan"
-#endif
 	if (fenced)
-		atomic_thread_fence(memory_order_seq_cst);
-#if defined(__SANITIZE_THREAD__)
-#pragma GCC diagnostic pop
-#endif
+		sl_fence_seq_cst();
 	r = atomic_load_explicit(theirs, memory_order_relaxed);
 	if (r != k && r != k + 1 && !s->own[t].bad++) {
 		s->own[t].bad_iter = k;

@@ -185,7 +185,7 @@ static void hp_scan(struct ms_queue *q, struct hp_rec *r)
 	/* seq_cst: every node on the list was unlinked before this fence; it
 	 * orders those unlinks before the slot loads below against the
 	 * readers' seq_cst exchange and re-read (see the top comment). */
-	atomic_thread_fence(memory_order_seq_cst);
+	sl_fence_seq_cst();
 	nrecs = atomic_load_explicit(&q->nrecs, memory_order_relaxed);
 	/* Room for the records known now and a few added while we walk. */
 	if (!grow(&r->scratch, &r->scap, (size_t)HP_PER_THREAD * (nrecs + 8)))

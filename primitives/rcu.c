@@ -347,7 +347,7 @@ static void epoch_read_lock(void *obj, void *tctx)
 	else
 		/* seq_cst: store->load ordering, the slot before the section's
 		 * loads; pairs with the fence in epoch_synchronize. */
-		atomic_thread_fence(memory_order_seq_cst);
+		sl_fence_seq_cst();
 }
 
 static void epoch_read_unlock(void *obj, void *tctx)
@@ -378,7 +378,7 @@ static void epoch_synchronize(void *obj, void *tctx)
 			       strerror(errno));
 	} else {
 		/* seq_cst: pairs with the fence in epoch_read_lock. */
-		atomic_thread_fence(memory_order_seq_cst);
+		sl_fence_seq_cst();
 	}
 	await_all(o, g);
 	pthread_mutex_unlock(&o->lock);

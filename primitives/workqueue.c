@@ -588,7 +588,7 @@ static bool wqf_submit(void *obj, void *tctx, struct sl_work *item)
 	/* seq_cst: the submitter's half of the Dekker pattern with a worker
 	 * going to sleep (top comment): the publication above is ordered
 	 * before the load of sleepers below */
-	atomic_thread_fence(memory_order_seq_cst);
+	sl_fence_seq_cst();
 	if (atomic_load_explicit(&q->sleepers, memory_order_relaxed)) {
 		/* release: a worker whose key reads this bump sees the item */
 		atomic_fetch_add_explicit(&q->wake_seq, 1, memory_order_release);
@@ -625,7 +625,7 @@ static struct sl_work *wqf_take(void *obj, void *tctx)
 		key = atomic_load_explicit(&q->wake_seq, memory_order_acquire);
 		/* seq_cst: the worker's half of the Dekker pattern: sleepers
 		 * above is ordered before the second look below */
-		atomic_thread_fence(memory_order_seq_cst);
+		sl_fence_seq_cst();
 		item = ring_pop(q);
 		if (!item && !atomic_load_explicit(&q->stopping, memory_order_relaxed))
 			sl_futex_wait(&q->wake_seq, key);

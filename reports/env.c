@@ -568,9 +568,9 @@ static void bracketed(const char *s, char *out, size_t n)
 	const char *open = strchr(s, '['), *close = open ? strchr(open, ']') : NULL;
 
 	if (open && close)
-		snprintf(out, n, "%.*s", (int)(close - open - 1), open + 1);
+		set_textf(out, n, "%.*s", (int)(close - open - 1), open + 1);
 	else
-		snprintf(out, n, "%s", s);
+		set_text(out, n, s);
 }
 
 static void read_mitigations(const struct reader *r, struct sl_env *e)

@@ -224,7 +224,7 @@ static void resolve_ok(const char *list)
 {
 	memset(&err, 0, sizeof(err));
 	if (sl_counters_resolve(list, &set, &err) != 0)
-		fail_msg("resolve '%s': %s", list, err.msg);
+		fail_msg("resolve '%s': %s", list ? list : "(none: the default set)", err.msg);
 }
 
 static int resolve_bad(const char *list)
