@@ -417,6 +417,225 @@ static void fill_figures(struct sl_result *res, const struct thread_state *ts,
 	free(per);
 }
 
+/* A result with every figure "not measured" until the run fills it in. */
+static void result_init(struct sl_result *res, unsigned n)
+{
+	memset(res, 0, sizeof(*res));
+	res->threads = n;
+	res->clock_ns = NAN;
+	for (unsigned i = 0; i < SL_LAB_FIGURES; i++)
+		res->lab_figure[i] = NAN;
+	for (unsigned i = 0; i < SL_MAX_EVENTS; i++)
+		res->counter[i] = NAN;
+}
+
+/* Fill in a worker's identity, seed, thread contexts and latency
+ * histograms; -ENOMEM when an allocation failed. */
+static int worker_prepare(struct thread_state *t, struct sl_run *run,
+			  unsigned i, unsigned char *tctx_mem, size_t tstride,
+			  int pu)
+{
+	const struct sl_point *pt = run->pt;
+	const unsigned instances = run->instances;
+	struct sl_worker *w = &t->w;
+
+	w->id = i;
+	w->nthreads = pt->threads;
+	w->run = run;
+	w->role = run->shape->role_of ? run->shape->role_of(run, i) : SL_ROLE_ANY;
+	/* Distinct non-zero seeds; xorshift must never start at 0. */
+	w->rng = 0x9e3779b97f4a7c15ull * (i + 1) ^ (uint64_t)pt->rep << 32;
+	w->tctx = calloc(instances, sizeof(void *));
+	w->lat_countdown = UINT64_MAX;
+	if (pt->lat_period) {
+		w->lat = zalloc_aligned(sizeof(*w->lat));
+		w->handoff = zalloc_aligned(sizeof(*w->handoff));
+		if (w->lat)
+			sl_hist_init(w->lat);
+		if (w->handoff) {
+			memset(w->handoff, 0, sizeof(*w->handoff));
+			sl_hist_init(&w->handoff->hist);
+		}
+		w->lat_countdown = 1 + sl_rng_next(&w->rng) % pt->lat_period;
+	}
+	if (!w->tctx || (pt->lat_period && (!w->lat || !w->handoff)))
+		return -ENOMEM;
+	for (unsigned k = 0; k < instances; k++)
+		w->tctx[k] = tctx_mem + ((size_t)i * instances + k) * tstride;
+	t->pu = pu;
+	t->pu_seen = -1;
+	atomic_init(&t->done, 0);
+	return 0;
+}
+
+/* Initialise the run's primitive instances; *inited counts those that need
+ * destroying, also on failure. */
+static int init_instances(struct sl_run *run, unsigned *inited,
+			  struct sl_err *err)
+{
+	const struct sl_point *pt = run->pt;
+	const struct sl_prim *prim = run->prim;
+
+	for (; *inited < run->instances; (*inited)++) {
+		struct sl_prim_conf conf = { .nthreads = pt->threads,
+					     .capacity = pt->capacity,
+					     .permits = pt->permits,
+					     .lab_arg = pt->lab_arg };
+		int rc;
+
+		if (prim->init &&
+		    (rc = prim->init(sl_run_obj(run, *inited), &conf, err)) < 0)
+			return sl_err_wrap(err, rc, "%s", prim->name);
+	}
+	return 0;
+}
+
+/* Stop every started thread (also one still waiting to be released) and
+ * join them; false, with the result saying which are stuck, when some are
+ * still inside an operation after the stall timeout (they are left
+ * running: the caller must not free what they use). */
+static bool stop_and_join(struct sl_run *run, struct thread_state *ts,
+			  struct sl_result *res)
+{
+	const struct sl_point *pt = run->pt;
+	const unsigned n = pt->threads;
+	unsigned stuck;
+
+	if (sl_phase(run) == SL_PHASE_INIT || sl_phase(run) == SL_PHASE_WARMUP) {
+		advance_phase(run, SL_PHASE_INIT, SL_PHASE_STOP);
+		advance_phase(run, SL_PHASE_WARMUP, SL_PHASE_STOP);
+		sl_futex_wake(&run->phase, INT_MAX);
+	}
+	stuck = wait_done(run, ts, n, pt->stall_timeout_ns);
+	if (stuck) {
+		res->status = SL_STATUS_STUCK;
+		describe_stuck(res, ts, n, stuck, pt);
+		return false;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (ts[i].started)
+			pthread_join(ts[i].thread, NULL);
+	return true;
+}
+
+/* Wait, bounded by the stall timeout, until every thread is bound and
+ * registered; false (and the result says why) when some never got there. */
+static bool await_ready(struct sl_run *run, struct sl_result *res)
+{
+	const struct sl_point *pt = run->pt;
+	uint64_t t0 = sl_now_ns();
+
+	while (atomic_load_explicit(&run->ready, memory_order_acquire) < pt->threads) {
+		if (sl_now_ns() - t0 > pt->stall_timeout_ns) {
+			res->status = SL_STATUS_STUCK;
+			snprintf(res->message, sizeof(res->message),
+				 "threads did not finish their set-up (thread_init of '%s')",
+				 pt->prim->name);
+			return false;
+		}
+		sl_sleep_ns(100 * SL_NS_PER_US, NULL);
+	}
+	return true;
+}
+
+/* Release the threads, let them warm up, then measure one window: ops
+ * before and after it (ops0, ops1), CPU time and counters at its edges.
+ * Returns < 0 only when the timeline could not be allocated. */
+static int measure(struct sl_run *run, struct thread_state *ts,
+		   struct sl_thread_counters *tc, uint64_t *ops0,
+		   uint64_t *ops1, struct sl_result *res, struct sl_err *err)
+{
+	const struct sl_point *pt = run->pt;
+	const unsigned n = pt->threads;
+	uint64_t t0, t1;
+	int rc = 0;
+
+	/* Release everyone at once. */
+	advance_phase(run, SL_PHASE_INIT, SL_PHASE_WARMUP);
+	sl_futex_wake(&run->phase, INT_MAX);
+	wait_window(run, pt->warmup_ns);
+
+	if (pt->counters)
+		sl_counters_enable(pt->counters, tc, n);
+	sample_cpu(ts, n, 0);
+	advance_phase(run, SL_PHASE_WARMUP, SL_PHASE_MEASURE);
+	t0 = sl_now_ns();
+	for (unsigned i = 0; i < n; i++)
+		ops0[i] = atomic_load_explicit(&ts[i].w.ops, memory_order_relaxed);
+	if (pt->timeline_ns)
+		rc = sample_timeline(run, res, ts, ops0, t0) < 0
+			     ? sl_err_set(err, -ENOMEM, "out of memory for the timeline")
+			     : 0;
+	else
+		wait_window(run, pt->duration_ns);
+	t1 = sl_now_ns();
+	for (unsigned i = 0; i < n; i++)
+		ops1[i] = atomic_load_explicit(&ts[i].w.ops, memory_order_relaxed);
+	sample_cpu(ts, n, 1);
+	if (pt->counters)
+		sl_counters_disable(pt->counters, tc, n);
+	advance_phase(run, SL_PHASE_MEASURE, SL_PHASE_STOP);
+	res->window_ns = t1 - t0;
+	return rc;
+}
+
+/* Merge the threads' latency and hand-off histograms into the result. */
+static int merge_latency(struct sl_result *res, const struct thread_state *ts,
+			 unsigned n, struct sl_err *err)
+{
+	res->lat = zalloc_aligned(sizeof(*res->lat));
+	res->handoff = zalloc_aligned(sizeof(*res->handoff));
+	if (!res->lat || !res->handoff)
+		return sl_err_set(err, -ENOMEM, "out of memory");
+	sl_hist_init(res->lat);
+	for (unsigned i = 0; i < n; i++)
+		sl_hist_merge(res->lat, ts[i].w.lat);
+	memset(res->handoff, 0, sizeof(*res->handoff));
+	sl_hist_init(&res->handoff->hist);
+	for (unsigned i = 0; i < n; i++)
+		handoff_merge(res->handoff, ts[i].w.handoff);
+	res->clock_ns = sl_clock_cost_ns();
+	return 0;
+}
+
+/* After the threads are joined: a failure a worker reported, else the
+ * shape's verify and the primitive's check on every instance.  The result
+ * says what failed; < 0 only for want of memory. */
+static int verify_point(struct sl_run *run, struct thread_state *ts,
+			struct sl_result *res, struct sl_err *err)
+{
+	const struct sl_prim *prim = run->prim;
+	const unsigned n = run->pt->threads;
+	struct sl_worker **ws;
+	struct sl_err cerr = { "" };
+	int crc;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (ts[i].w.failure[0]) {
+			res->status = SL_STATUS_CHECK_FAILED;
+			snprintf(res->message, sizeof(res->message), "%s",
+				 ts[i].w.failure);
+			return 0;
+		}
+	}
+	ws = malloc(n * sizeof(*ws));
+	if (!ws)
+		return sl_err_set(err, -ENOMEM, "out of memory");
+	for (unsigned i = 0; i < n; i++)
+		ws[i] = &ts[i].w;
+	crc = run->shape->verify ? run->shape->verify(run, ws, &cerr) : 0;
+	free(ws);
+	res->observed = run->observed;
+	memcpy(res->lab_figure, run->lab_figure, sizeof(res->lab_figure));
+	for (unsigned k = 0; crc == 0 && prim->check && k < run->instances; k++)
+		crc = prim->check(sl_run_obj(run, k), &cerr);
+	if (crc < 0) {
+		res->status = SL_STATUS_CHECK_FAILED;
+		snprintf(res->message, sizeof(res->message), "%s", cerr.msg);
+	}
+	return 0;
+}
+
 int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 		 struct sl_err *err)
 {
@@ -435,13 +654,7 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 	char why[192];
 	int rc = 0;
 
-	memset(res, 0, sizeof(*res));
-	res->threads = n;
-	res->clock_ns = NAN;
-	for (unsigned i = 0; i < SL_LAB_FIGURES; i++)
-		res->lab_figure[i] = NAN;
-	for (unsigned i = 0; i < SL_MAX_EVENTS; i++)
-		res->counter[i] = NAN;
+	result_init(res, n);
 	if (n == 0)
 		return sl_err_set(err, -EINVAL, "a point needs at least one thread");
 	if (!shape) {
@@ -496,18 +709,9 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 	for (unsigned i = 0; i < SL_LAB_FIGURES; i++)
 		run->lab_figure[i] = NAN;
 
-	for (; inited < instances; inited++) {
-		struct sl_prim_conf conf = { .nthreads = n,
-					     .capacity = pt->capacity,
-					     .permits = pt->permits,
-					     .lab_arg = pt->lab_arg };
-
-		if (prim->init &&
-		    (rc = prim->init(sl_run_obj(run, inited), &conf, err)) < 0) {
-			sl_err_wrap(err, rc, "%s", prim->name);
-			goto out;
-		}
-	}
+	rc = init_instances(run, &inited, err);
+	if (rc < 0)
+		goto out;
 	if (pt->lat_period && build_pu_info(run, pt->topo) < 0) {
 		rc = sl_err_set(err, -ENOMEM, "out of memory");
 		goto out;
@@ -518,36 +722,10 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 	setup_done = true;
 
 	for (unsigned i = 0; i < n; i++) {
-		struct sl_worker *w = &ts[i].w;
-
-		w->id = i;
-		w->nthreads = n;
-		w->run = run;
-		w->role = shape->role_of ? shape->role_of(run, i) : SL_ROLE_ANY;
-		/* Distinct non-zero seeds; xorshift must never start at 0. */
-		w->rng = 0x9e3779b97f4a7c15ull * (i + 1) ^ (uint64_t)pt->rep << 32;
-		w->tctx = calloc(instances, sizeof(void *));
-		w->lat_countdown = UINT64_MAX;
-		if (pt->lat_period) {
-			w->lat = zalloc_aligned(sizeof(*w->lat));
-			w->handoff = zalloc_aligned(sizeof(*w->handoff));
-			if (w->lat)
-				sl_hist_init(w->lat);
-			if (w->handoff) {
-				memset(w->handoff, 0, sizeof(*w->handoff));
-				sl_hist_init(&w->handoff->hist);
-			}
-			w->lat_countdown = 1 + sl_rng_next(&w->rng) % pt->lat_period;
-		}
-		if (!w->tctx || (pt->lat_period && (!w->lat || !w->handoff))) {
+		if (worker_prepare(&ts[i], run, i, tctx_mem, tstride, pus[i]) < 0) {
 			rc = sl_err_set(err, -ENOMEM, "out of memory");
 			goto stop_threads;
 		}
-		for (unsigned k = 0; k < instances; k++)
-			w->tctx[k] = tctx_mem + ((size_t)i * instances + k) * tstride;
-		ts[i].pu = pus[i];
-		ts[i].pu_seen = -1;
-		atomic_init(&ts[i].done, 0);
 		for (unsigned c = 0; c < SL_MAX_EVENTS; c++)
 			tc[i].fd[c] = -1;
 	}
@@ -563,20 +741,9 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 	}
 
 	/* Every thread bound and registered, bounded by the stall timeout. */
-	{
-		uint64_t t0 = sl_now_ns();
-
-		while (atomic_load_explicit(&run->ready, memory_order_acquire) < n) {
-			if (sl_now_ns() - t0 > pt->stall_timeout_ns) {
-				res->status = SL_STATUS_STUCK;
-				snprintf(res->message, sizeof(res->message),
-					 "threads did not finish their set-up (thread_init of '%s')",
-					 prim->name);
-				leak = true;
-				goto out;
-			}
-			sl_sleep_ns(100 * SL_NS_PER_US, NULL);
-		}
+	if (!await_ready(run, res)) {
+		leak = true;
+		goto out;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (ts[i].bind_failed) {
@@ -590,56 +757,13 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 		counters_open = true;
 	}
 
-	/* Release everyone at once. */
-	advance_phase(run, SL_PHASE_INIT, SL_PHASE_WARMUP);
-	sl_futex_wake(&run->phase, INT_MAX);
-	wait_window(run, pt->warmup_ns);
-
-	if (pt->counters)
-		sl_counters_enable(pt->counters, tc, n);
-	{
-		uint64_t t0, t1;
-
-		sample_cpu(ts, n, 0);
-		advance_phase(run, SL_PHASE_WARMUP, SL_PHASE_MEASURE);
-		t0 = sl_now_ns();
-		for (unsigned i = 0; i < n; i++)
-			ops0[i] = atomic_load_explicit(&ts[i].w.ops, memory_order_relaxed);
-		if (pt->timeline_ns)
-			rc = sample_timeline(run, res, ts, ops0, t0) < 0
-				     ? sl_err_set(err, -ENOMEM, "out of memory for the timeline")
-				     : 0;
-		else
-			wait_window(run, pt->duration_ns);
-		t1 = sl_now_ns();
-		for (unsigned i = 0; i < n; i++)
-			ops1[i] = atomic_load_explicit(&ts[i].w.ops, memory_order_relaxed);
-		sample_cpu(ts, n, 1);
-		if (pt->counters)
-			sl_counters_disable(pt->counters, tc, n);
-		advance_phase(run, SL_PHASE_MEASURE, SL_PHASE_STOP);
-		res->window_ns = t1 - t0;
-	}
+	rc = measure(run, ts, tc, ops0, ops1, res, err);
 
 stop_threads:
-	if (sl_phase(run) == SL_PHASE_INIT || sl_phase(run) == SL_PHASE_WARMUP) {
-		advance_phase(run, SL_PHASE_INIT, SL_PHASE_STOP);
-		advance_phase(run, SL_PHASE_WARMUP, SL_PHASE_STOP);
-		sl_futex_wake(&run->phase, INT_MAX);
+	if (!stop_and_join(run, ts, res)) {
+		leak = true;
+		goto out;
 	}
-	{
-		unsigned stuck = wait_done(run, ts, n, pt->stall_timeout_ns);
-
-		if (stuck) {
-			res->status = SL_STATUS_STUCK;
-			describe_stuck(res, ts, n, stuck, pt);
-			leak = true;
-			goto out;
-		}
-	}
-	for (unsigned i = 0; i < n; i++)
-		if (ts[i].started)
-			pthread_join(ts[i].thread, NULL);
 	if (rc < 0)
 		goto out;
 
@@ -649,62 +773,15 @@ stop_threads:
 		counters_open = false;
 	}
 	fill_figures(res, ts, ops0, ops1, res->window_ns);
-	if (pt->lat_period) {
-		res->lat = zalloc_aligned(sizeof(*res->lat));
-		if (!res->lat) {
-			rc = sl_err_set(err, -ENOMEM, "out of memory");
-			goto out;
-		}
-		sl_hist_init(res->lat);
-		for (unsigned i = 0; i < n; i++)
-			sl_hist_merge(res->lat, ts[i].w.lat);
-		res->handoff = zalloc_aligned(sizeof(*res->handoff));
-		if (!res->handoff) {
-			rc = sl_err_set(err, -ENOMEM, "out of memory");
-			goto out;
-		}
-		memset(res->handoff, 0, sizeof(*res->handoff));
-		sl_hist_init(&res->handoff->hist);
-		for (unsigned i = 0; i < n; i++)
-			handoff_merge(res->handoff, ts[i].w.handoff);
-		res->clock_ns = sl_clock_cost_ns();
-	}
+	if (pt->lat_period && (rc = merge_latency(res, ts, n, err)) < 0)
+		goto out;
 
 	if (interrupted(pt)) {
 		res->status = SL_STATUS_INTERRUPTED;
 		snprintf(res->message, sizeof(res->message), "interrupted by the user");
 		goto out;
 	}
-	for (unsigned i = 0; i < n; i++) {
-		if (ts[i].w.failure[0]) {
-			res->status = SL_STATUS_CHECK_FAILED;
-			snprintf(res->message, sizeof(res->message), "%s",
-				 ts[i].w.failure);
-			goto out;
-		}
-	}
-	{
-		struct sl_worker **ws = malloc(n * sizeof(*ws));
-		struct sl_err cerr = { "" };
-		int crc;
-
-		if (!ws) {
-			rc = sl_err_set(err, -ENOMEM, "out of memory");
-			goto out;
-		}
-		for (unsigned i = 0; i < n; i++)
-			ws[i] = &ts[i].w;
-		crc = shape->verify ? shape->verify(run, ws, &cerr) : 0;
-		free(ws);
-		res->observed = run->observed;
-		memcpy(res->lab_figure, run->lab_figure, sizeof(res->lab_figure));
-		for (unsigned k = 0; crc == 0 && prim->check && k < instances; k++)
-			crc = prim->check(sl_run_obj(run, k), &cerr);
-		if (crc < 0) {
-			res->status = SL_STATUS_CHECK_FAILED;
-			snprintf(res->message, sizeof(res->message), "%s", cerr.msg);
-		}
-	}
+	rc = verify_point(run, ts, res, err);
 
 out:
 	if (counters_open)

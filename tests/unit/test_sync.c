@@ -456,7 +456,17 @@ static void test_barrier_runs(void **state)
 
 			run(&pt, &res);
 			snprintf(what, sizeof(what), "%u threads", threads[k]);
-			expect_ok(p, &res, what);
+			/* A spin barrier with more threads than PUs completes a
+			 * phase only when the scheduler happens to run every
+			 * thread at once: on a loaded 2-CPU machine (a sanitizer
+			 * build beside other tests) a 60 ms window may see none.
+			 * It must still end cleanly, every thread in step. */
+			if (res.oversubscribed && !(p->flags & SL_PRIM_SLEEPS) &&
+			    res.status == SL_STATUS_OK && res.ops == 0)
+				print_message("%s, %s: no phase in the window (oversubscribed spin barrier)\n",
+					      p->name, what);
+			else
+				expect_ok(p, &res, what);
 			/* Everyone left after the same phase. */
 			for (unsigned t = 1; t < threads[k]; t++)
 				assert_int_equal(res.thread[t].total_ops,
