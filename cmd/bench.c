@@ -157,7 +157,7 @@ int cmd_bench(int argc, char **argv)
 	struct sl_plan plan = { 0 };
 	struct sl_plan_outcome outcome = { 0 };
 	struct bench_sink sink = { 0 };
-	const struct sl_plan_hooks hooks = { &sink, NULL, bench_finished };
+	const struct sl_plan_hooks hooks = { .arg = &sink, .finished = bench_finished };
 	struct sl_row *rows = NULL;
 	size_t done = 0;
 	struct sl_err err = { "" };

@@ -468,6 +468,10 @@ struct sweep_run {
 	uint64_t est_finished;  /* estimates of the points finished so far */
 	uint64_t est_total;
 	size_t k, total;
+	/* The point on the progress line: what it is, when it started and
+	 * how much time was estimated to be left then. */
+	char what[384];
+	uint64_t point_t0, left_at_start;
 	double leaked_pus;      /* what stuck points' threads keep busy */
 	size_t beside_leaked;   /* points measured while they did */
 };
@@ -489,33 +493,54 @@ static unsigned terminal_width(void)
 	return 80;
 }
 
-static void sweep_starting(void *arg, const struct sl_plan *plan, size_t i)
+/* Redraw the progress line, its clocks as of now. */
+static void draw_progress(struct sweep_run *r)
 {
-	struct sweep_run *r = arg;
-	char what[384], line[640], el[32], left[32];
-	uint64_t elapsed = sl_now_ns() - r->t0, rest;
-	double pace = 1.0;
+	char line[640], el[32], left[32];
+	uint64_t now = sl_now_ns(), since = now - r->point_t0;
 	unsigned width;
 
-	r->k++;
-	if (!r->progress)
-		return;
-	/* The estimate scaled by how the finished points compared with
-	 * theirs, so a slow machine's remaining time is not understated. */
-	if (r->est_finished)
-		pace = (double)elapsed / (double)r->est_finished;
-	rest = r->est_total > r->est_finished ? r->est_total - r->est_finished : 0;
-	describe_point(what, sizeof(what), r->g, &plan->item[i].pt);
-	format_span(el, sizeof(el), elapsed);
-	format_span(left, sizeof(left), (uint64_t)((double)rest * pace));
+	format_span(el, sizeof(el), now - r->t0);
+	format_span(left, sizeof(left),
+		    r->left_at_start > since ? r->left_at_start - since : 0);
 	snprintf(line, sizeof(line), "[%zu/%zu] %s | %s elapsed, about %s left",
-		 r->k, r->total, what, el, left);
+		 r->k, r->total, r->what, el, left);
 	width = terminal_width();
 	if (strlen(line) >= width)
 		line[width - 1] = '\0';
 	fprintf(stderr, "\r\033[K%s", line);
 	fflush(stderr);
 	r->line_shown = true;
+}
+
+static void sweep_starting(void *arg, const struct sl_plan *plan, size_t i)
+{
+	struct sweep_run *r = arg;
+	uint64_t rest;
+	double pace = 1.0;
+
+	r->k++;
+	if (!r->progress)
+		return;
+	r->point_t0 = sl_now_ns();
+	/* The estimate scaled by how the finished points compared with
+	 * theirs, so a slow machine's remaining time is not understated. */
+	if (r->est_finished)
+		pace = (double)(r->point_t0 - r->t0) / (double)r->est_finished;
+	rest = r->est_total > r->est_finished ? r->est_total - r->est_finished : 0;
+	r->left_at_start = (uint64_t)((double)rest * pace);
+	describe_point(r->what, sizeof(r->what), r->g, &plan->item[i].pt);
+	draw_progress(r);
+}
+
+/* While a point runs: long points would otherwise leave the clocks on the
+ * line standing still. */
+static void sweep_tick(void *arg)
+{
+	struct sweep_run *r = arg;
+
+	if (r->progress && r->line_shown)
+		draw_progress(r);
 }
 
 /* CPUs' worth of time the process burns while the main thread sleeps: after
@@ -694,7 +719,8 @@ int cmd_sweep(int argc, char **argv)
 	struct sl_overhead over;
 	struct sweep_run run = { 0 };
 	struct plan_summary ps = { 0 };
-	const struct sl_plan_hooks hooks = { &run, sweep_starting, sweep_finished };
+	const struct sl_plan_hooks hooks = { .arg = &run, .starting = sweep_starting,
+					     .finished = sweep_finished, .tick = sweep_tick };
 	struct sl_csvdata prev = { 0 };
 	struct sl_csv *csv = NULL;
 	struct sl_row *rows = NULL;

@@ -290,6 +290,8 @@ int sl_plan_run(struct sl_plan *plan, const struct sl_grid *g,
 		it->pt.calib = ctx->calib;
 		it->pt.rmw_ns = ctx->rmw_ns;
 		it->pt.uncontended_ns = ctx->uncontended_ns[it->prim_index];
+		it->pt.tick = hooks->tick;
+		it->pt.tick_arg = hooks->arg;
 		if (hooks->starting)
 			hooks->starting(hooks->arg, plan, i);
 

@@ -137,6 +137,9 @@ struct sl_plan_hooks {
 	 * (with err: a row that could not be written) stops the plan. */
 	int (*finished)(void *arg, const struct sl_plan *plan, size_t i,
 			struct sl_err *err);
+	/* About once a second while an item runs (sl_point.tick); NULL:
+	 * nothing. */
+	void (*tick)(void *arg);
 };
 
 enum sl_plan_run_flags {

@@ -235,7 +235,10 @@ static bool advance_phase(struct sl_run *run, unsigned from, unsigned to)
 }
 
 /* Sleep for ns unless the user interrupts or a worker aborts. */
-static void wait_window(const struct sl_run *run, uint64_t ns)
+/* How often a point's tick runs while the main thread waits. */
+#define TICK_NS SL_NS_PER_SEC
+
+static void wait_window(struct sl_run *run, uint64_t ns)
 {
 	uint64_t start = sl_now_ns(), now = start;
 
@@ -251,6 +254,10 @@ static void wait_window(const struct sl_run *run, uint64_t ns)
 			return;
 		nanosleep(&ts, NULL);
 		now = sl_now_ns();
+		if (run->pt->tick && now - run->last_tick_ns >= TICK_NS) {
+			run->last_tick_ns = now;
+			run->pt->tick(run->pt->tick_arg);
+		}
 	}
 }
 
@@ -263,7 +270,7 @@ static bool interrupted(const struct sl_point *pt)
 /* The window in --timeline intervals: every thread's op count at each
  * interval's end (the last interval is shorter when the duration is not a
  * multiple).  Returns 0 or -ENOMEM (the window is then still waited out). */
-static int sample_timeline(const struct sl_run *run, struct sl_result *res,
+static int sample_timeline(struct sl_run *run, struct sl_result *res,
 			   const struct thread_state *ts, const uint64_t *ops0,
 			   uint64_t t0)
 {
@@ -704,6 +711,7 @@ int sl_run_point(const struct sl_point *pt, struct sl_result *res,
 	run->obj_stride = sl_prim_obj_stride(prim);
 	run->cs_iters = sl_work_iters(pt->calib, pt->cs_ns);
 	run->think_iters = sl_work_iters(pt->calib, pt->think_ns);
+	run->last_tick_ns = sl_now_ns();
 	atomic_init(&run->phase, SL_PHASE_INIT);
 	atomic_init(&run->ready, 0);
 	for (unsigned i = 0; i < SL_LAB_FIGURES; i++)

@@ -77,6 +77,11 @@ struct sl_point {
 	const struct sl_counter_set *counters;
 	const struct sl_calib *calib;
 	const atomic_int *interrupt; /* non-zero: abandon this point */
+	/* Called by the main thread about once a second while the point's
+	 * warm-up and window run (a progress display keeps its clock
+	 * current); NULL: nothing.  It must return quickly. */
+	void (*tick)(void *arg);
+	void *tick_arg;
 
 	/* Context for reports, measured once per invocation, not by the run:
 	 * the primitive's uncontended pair and one atomic RMW (NAN: n/a). */
@@ -224,6 +229,7 @@ struct sl_run {
 	uint64_t observed;
 	double lab_figure[SL_LAB_FIGURES];
 	uint64_t cs_iters, think_iters;
+	uint64_t last_tick_ns;     /* main thread: when pt->tick last ran */
 	/* SL_PHASE_*: the only flag workers poll. */
 	alignas(SL_SLOT_ALIGN) _Atomic unsigned phase;
 	/* Runner-owned: workers that finished their set-up. */

@@ -268,6 +268,19 @@ interrupt_sweep() {
 	expect_stderr_has "sweep: 2 points to run" "sweep: 2 point(s) in"
 }
 
+@test "a long point's progress line keeps its clock running" {
+	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	script -qfec "'$SYNCLAB' sweep --prims mutex --threads 1 --repeat 1 --duration 2500ms --warmup 0ms --out '$T/l' >/dev/null" "$T/typescript" >/dev/null ||
+		flunk "sweep under script failed: $(cat "$T/typescript")"
+	# Drawn when the point starts, then redrawn while it runs, the
+	# elapsed time moving on and the time left counting down.
+	local draws
+	draws=$(grep -o '\[1/1\] mutex, 1 thread, rep 1/1' "$T/typescript" | wc -l)
+	[ "$draws" -ge 3 ] || flunk "the line was drawn $draws time(s): $(cat -v "$T/typescript")"
+	grep -q '\[1/1\] mutex, 1 thread, rep 1/1 | [12]\.[0-9]s elapsed' "$T/typescript" ||
+		flunk "no redraw with a second or more elapsed: $(cat -v "$T/typescript")"
+}
+
 @test "the out directory holds results.csv and the charts; --help lists the presets" {
 	run --separate-stderr "$SYNCLAB" sweep --prims mutex,spin --threads 1,2 --repeat 1 --duration 20ms --warmup 0ms --out "$T/c/new" --quiet
 	expect_status 0

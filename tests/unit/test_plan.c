@@ -273,7 +273,8 @@ static void test_stuck_point_is_a_row_and_the_plan_goes_on(void **state)
 	struct sl_plan plan;
 	struct sl_plan_ctx ctx = { .calib = &calib, .rmw_ns = NAN };
 	struct calls calls = { 0 };
-	struct sl_plan_hooks hooks = { &calls, on_starting, on_finished };
+	struct sl_plan_hooks hooks = { .arg = &calls, .starting = on_starting,
+				      .finished = on_finished };
 	struct sl_plan_outcome out;
 	struct sl_err err;
 
@@ -311,7 +312,7 @@ static void test_point_that_cannot_start(void **state)
 	struct sl_plan plan;
 	struct sl_plan_ctx ctx = { .calib = &calib, .rmw_ns = NAN };
 	struct calls calls = { 0 };
-	struct sl_plan_hooks hooks = { &calls, NULL, on_finished };
+	struct sl_plan_hooks hooks = { .arg = &calls, .finished = on_finished };
 	struct sl_plan_outcome out;
 	struct sl_err err;
 
@@ -352,8 +353,9 @@ static void test_interrupt_and_hook_error(void **state)
 	struct sl_plan plan;
 	struct sl_plan_ctx ctx = { .calib = &calib, .rmw_ns = NAN };
 	struct calls calls = { 0 };
-	struct sl_plan_hooks hooks = { &calls, on_starting, on_finished };
-	struct sl_plan_hooks bad = { NULL, NULL, failing_hook };
+	struct sl_plan_hooks hooks = { .arg = &calls, .starting = on_starting,
+				      .finished = on_finished };
+	struct sl_plan_hooks bad = { .finished = failing_hook };
 	struct sl_plan_outcome out;
 	struct sl_err err;
 	atomic_int flag = 1;
@@ -383,7 +385,8 @@ static void test_done_items_are_skipped(void **state)
 	struct sl_plan plan;
 	struct sl_plan_ctx ctx = { .calib = &calib, .rmw_ns = NAN };
 	struct calls calls = { 0 };
-	struct sl_plan_hooks hooks = { &calls, on_starting, on_finished };
+	struct sl_plan_hooks hooks = { .arg = &calls, .starting = on_starting,
+				      .finished = on_finished };
 	struct sl_plan_outcome out;
 	struct sl_err err;
 
