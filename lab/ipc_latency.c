@@ -63,6 +63,12 @@ static const char *const mech_name[NMECH] = {
 struct ipc_shm {
 	alignas(SL_CACHELINE) _Atomic uint32_t req;
 	alignas(SL_CACHELINE) _Atomic uint32_t rep;
+	/* Signals: the parent thread that waits for replies.  Replies are
+	 * sent to it alone: a process-directed signal could be taken by any
+	 * thread that does not block it (one left running by an earlier
+	 * stuck point, say), and a real-time signal's default action ends
+	 * the process. */
+	alignas(SL_CACHELINE) _Atomic int32_t rep_tid;
 };
 
 struct ipc {
@@ -205,6 +211,41 @@ static int sig_put(pid_t to, int sig, uint32_t v)
 	return sigqueue(to, sig, sv) < 0 ? -errno : 0;
 }
 
+/* sig_put to one thread of process pid: rt_tgsigqueueinfo, sigqueue's
+ * thread-directed twin (glibc has no wrapper). */
+static int sig_put_thread(pid_t pid, pid_t tid, int sig, uint32_t v)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	si.si_signo = sig;
+	si.si_code = SI_QUEUE;
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_value.sival_int = (int)v;
+	return syscall(SYS_rt_tgsigqueueinfo, pid, tid, sig, &si) < 0 ? -errno : 0;
+}
+
+/* Child: a reply to the parent thread that waits for it.  That thread may
+ * have left already (a request sent as the run stopped): nobody needs the
+ * reply then, and the echo goes on. */
+static int sig_reply(const struct ipc *p, pid_t parent, uint32_t v)
+{
+	/* acquire: pairs with sig_reply_to_me */
+	pid_t tid = atomic_load_explicit(&p->shm->rep_tid, memory_order_acquire);
+	int rc = sig_put_thread(parent, tid, p->sig_rep, v);
+
+	return rc == -ESRCH ? 0 : rc;
+}
+
+/* Signals: the thread that waits for replies from now on. */
+static void sig_reply_to_me(struct ipc *p)
+{
+	/* release: the request this thread sends next carries it to the
+	 * child, whose acquire load follows the request's arrival */
+	atomic_store_explicit(&p->shm->rep_tid, (int32_t)gettid(), memory_order_release);
+}
+
 static int sig_get(int sig, uint32_t *v, uint64_t timeout_ns)
 {
 	sigset_t set;
@@ -240,6 +281,7 @@ static int send_req(struct ipc *p, uint32_t v)
 		atomic_store_explicit(&p->shm->req, v, memory_order_release);
 		return futex_shared(&p->shm->req, FUTEX_WAKE, 1, NULL) < 0 ? -errno : 0;
 	case M_SIGNAL:
+		sig_reply_to_me(p);
 		return sig_put(p->child, p->sig_req, v);
 	default:
 		return write_msg(p->to_child, v);
@@ -328,7 +370,7 @@ static _Noreturn void echo_child(struct ipc *p, pid_t parent)
 		rc = futex_shared(&p->shm->rep, FUTEX_WAKE, 1, NULL) < 0 ? -errno : 0;
 		break;
 	case M_SIGNAL:
-		rc = sig_put(parent, p->sig_rep, IPC_READY);
+		rc = sig_reply(p, parent, IPC_READY);
 		break;
 	default:
 		rc = write_msg(out, IPC_READY);
@@ -362,7 +404,7 @@ static _Noreturn void echo_child(struct ipc *p, pid_t parent)
 		case M_SIGNAL:
 			rc = sig_get(p->sig_req, &v, 0);
 			if (rc == 0 && v != IPC_STOP)
-				rc = sig_put(parent, p->sig_rep, v);
+				rc = sig_reply(p, parent, v);
 			break;
 		default:
 			rc = read_msg(in, &v, 0);
@@ -468,6 +510,22 @@ static void ipc_destroy(void *obj)
 	}
 }
 
+/* The page parent and child share (MAP_SHARED survives the fork). */
+static int map_shm(struct ipc *p, struct sl_err *err)
+{
+	p->shm = mmap(NULL, sizeof(*p->shm), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p->shm == MAP_FAILED) {
+		p->shm = NULL;
+		return sl_err_set(err, -errno, "mmap(MAP_SHARED): %s", strerror(errno));
+	}
+	atomic_init(&p->shm->req, 0);
+	atomic_init(&p->shm->rep, 0);
+	atomic_init(&p->shm->rep_tid, 0);
+	p->last_rep = 0;
+	return 0;
+}
+
 static int open_channel(struct ipc *p, struct sl_err *err)
 {
 	int a[2], b[2];
@@ -548,19 +606,15 @@ static int open_channel(struct ipc *p, struct sl_err *err)
 		return 0;
 	}
 	case M_SHM:
-		p->shm = mmap(NULL, sizeof(*p->shm), PROT_READ | PROT_WRITE,
-			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (p->shm == MAP_FAILED) {
-			p->shm = NULL;
-			return sl_err_set(err, -errno, "mmap(MAP_SHARED): %s", strerror(errno));
-		}
-		atomic_init(&p->shm->req, 0);
-		atomic_init(&p->shm->rep, 0);
-		p->last_rep = 0;
-		return 0;
+		return map_shm(p, err);
 	case M_SIGNAL: {
 		sigset_t set;
+		int rc = map_shm(p, err);
 
+		if (rc < 0)
+			return rc;
+		/* The main thread waits for the child's readiness. */
+		sig_reply_to_me(p);
 		p->sig_req = SIGRTMIN + 4;
 		p->sig_rep = SIGRTMIN + 5;
 		if (p->sig_rep > SIGRTMAX)
@@ -754,7 +808,10 @@ static void ipc_stop(void *obj)
 		futex_shared(&p->shm->rep, FUTEX_WAKE, INT_MAX, NULL);
 		break;
 	case M_SIGNAL:
-		sig_put(getpid(), p->sig_rep, IPC_STOP);
+		/* To the measuring thread; gone already, it needs no wake-up. */
+		sig_put_thread(getpid(),
+			       atomic_load_explicit(&p->shm->rep_tid, memory_order_acquire),
+			       p->sig_rep, IPC_STOP);
 		break;
 	default:
 		write_msg(p->wake_self, IPC_STOP);

@@ -58,13 +58,16 @@ expect_files() {
 	head -1 "$f" | grep -q '^placement,round trip p50_ns,round trip mean_ns' || flunk "header: $(head -1 "$f")"
 	[ "$(csv_check "$f")" -eq 3 ] || flunk "expected 3 placements"
 	# Sharing one PU, every hand-off is a context switch; a spinning waiter
-	# holds the PU for a time slice, far longer than a yield.
+	# holds the PU for a time slice, far longer than a yield.  (A yield
+	# also lets other processes run: beside a busy test suite a yielding
+	# round trip has taken over a millisecond, so the margin is 3x, not
+	# the 100x of a quiet machine.)
 	yield_cs=$(csv_row "$f" "same PU, yielding waiter (PU 0)" "ctx switches_/hand-off")
 	yield_rt=$(csv_row "$f" "same PU, yielding waiter (PU 0)" "round trip mean_ns")
 	spin_rt=$(csv_row "$f" "same PU, spinning waiter (PU 0)" "round trip mean_ns")
 	python3 -c "import sys; sys.exit(0 if float('$yield_cs') >= 0.5 else 1)" ||
 		flunk "yielding on one PU: $yield_cs context switches per hand-off"
-	python3 -c "import sys; sys.exit(0 if float('$spin_rt') > 10 * float('$yield_rt') else 1)" ||
+	python3 -c "import sys; sys.exit(0 if float('$spin_rt') > 3 * float('$yield_rt') else 1)" ||
 		flunk "spinning on one PU ($spin_rt ns) not far slower than yielding ($yield_rt ns)"
 }
 
