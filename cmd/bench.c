@@ -82,6 +82,62 @@ static int bench_finished(void *arg, const struct sl_plan *plan, size_t i,
 	return 0;
 }
 
+/* --timeline's CSV: --timeline-csv, else beside --csv (FILE.timeline.csv);
+ * -EINVAL with err naming the option when the combination cannot work. */
+static int bench_timeline_path(struct bench_conf *c, struct sl_err *err)
+{
+	static char path[PATH_MAX];
+
+	if (c->timeline_csv && !c->timeline_ns)
+		return sl_err_set(err, -EINVAL, "--timeline-csv: needs --timeline TIME (the interval)");
+	if (c->timeline_ns && !c->timeline_csv) {
+		size_t len;
+
+		if (!c->csv || !strcmp(c->csv, "-"))
+			return sl_err_set(err, -EINVAL,
+					  "--timeline: needs --csv FILE (the timeline goes beside it) or --timeline-csv FILE");
+		len = strlen(c->csv);
+		if (len > 4 && !strcmp(c->csv + len - 4, ".csv"))
+			len -= 4;
+		snprintf(path, sizeof(path), "%.*s.timeline.csv", (int)len, c->csv);
+		c->timeline_csv = path;
+	}
+	if (c->timeline_csv && sl_check_output_file("--timeline-csv", c->timeline_csv, err) < 0)
+		return -EINVAL;
+	if (c->timeline_ns > c->duration_ns)
+		return sl_err_set(err, -EINVAL,
+				  "--timeline: the interval is longer than --duration (accepted: up to the window)");
+	return 0;
+}
+
+/* The plan's grid: one value per dial, so the plan is primitive x threads
+ * x repetition. */
+static void bench_grid(struct sl_grid *g, const struct bench_conf *c,
+		       struct sl_session *s)
+{
+	g->threads = c->threads;
+	g->dial[SL_DIAL_CS_NS] = (struct sl_ulist){ 1, { c->cs_ns } };
+	g->dial[SL_DIAL_THINK_NS] = (struct sl_ulist){ 1, { c->think_ns } };
+	g->dial[SL_DIAL_CS_LINES] = (struct sl_ulist){ 1, { c->cs_lines } };
+	g->dial[SL_DIAL_LOCKS] = (struct sl_ulist){ 1, { c->locks } };
+	g->dial[SL_DIAL_READ_PCT] = (struct sl_ulist){ 1, { c->read_pct } };
+	g->dial[SL_DIAL_WRITERS] = (struct sl_ulist){ 1, { c->writers } };
+	g->dial[SL_DIAL_PRODUCERS] = (struct sl_ulist){ 1, { c->producers } };
+	g->dial[SL_DIAL_CONSUMERS] = (struct sl_ulist){ 1, { c->consumers } };
+	g->dial[SL_DIAL_CAPACITY] = (struct sl_ulist){ 1, { c->capacity } };
+	g->dial[SL_DIAL_PERMITS] = (struct sl_ulist){ 1, { c->permits } };
+	g->repeat = (unsigned)c->repeat;
+	g->duration_ns = c->duration_ns;
+	g->warmup_ns = c->warmup_ns;
+	g->stall_timeout_ns = c->stall_timeout_ns;
+	g->lat_period = c->latency ? (unsigned)c->latency_period : 0;
+	g->timeline_ns = c->timeline_ns;
+	g->topo = s->topo;
+	g->pin = &s->pin;
+	g->counters = s->counters.n ? &s->counters : NULL;
+	g->interrupt = &sl_interrupt_flag;
+}
+
 int cmd_bench(int argc, char **argv)
 {
 	struct bench_conf c = {
@@ -162,7 +218,6 @@ int cmd_bench(int argc, char **argv)
 	size_t done = 0;
 	struct sl_err err = { "" };
 	FILE *info, *table_out;
-	static char timeline_path[PATH_MAX];
 	int first, rc, status = SL_EXIT_OK;
 
 	first = sl_opt_parse(opts, argc, argv, &err);
@@ -183,21 +238,8 @@ int cmd_bench(int argc, char **argv)
 		return sl_usage_error("bench", err.msg);
 	if (sl_counters_resolve(c.counters, &s.counters, &err) < 0)
 		return sl_usage_error("bench", err.msg);
-	if (c.timeline_csv && !c.timeline_ns)
-		return sl_usage_error("bench", "--timeline-csv: needs --timeline TIME (the interval)");
-	if (c.timeline_ns && !c.timeline_csv) {
-		if (!c.csv || !strcmp(c.csv, "-"))
-			return sl_usage_error("bench", "--timeline: needs --csv FILE (the timeline goes beside it) or --timeline-csv FILE");
-		snprintf(timeline_path, sizeof(timeline_path), "%.*s.timeline.csv",
-			 (int)(strlen(c.csv) > 4 && !strcmp(c.csv + strlen(c.csv) - 4, ".csv")
-				       ? strlen(c.csv) - 4 : strlen(c.csv)),
-			 c.csv);
-		c.timeline_csv = timeline_path;
-	}
-	if (c.timeline_csv && sl_check_output_file("--timeline-csv", c.timeline_csv, &err) < 0)
+	if (bench_timeline_path(&c, &err) < 0)
 		return sl_usage_error("bench", err.msg);
-	if (c.timeline_ns > c.duration_ns)
-		return sl_usage_error("bench", "--timeline: the interval is longer than --duration (accepted: up to the window)");
 	rc = sl_session_place(&s, &c.threads);
 	if (rc != SL_EXIT_OK)
 		return rc;
@@ -209,28 +251,7 @@ int cmd_bench(int argc, char **argv)
 		}
 	}
 
-	/* One value per dial: the plan is primitive x threads x repetition. */
-	g.threads = c.threads;
-	g.dial[SL_DIAL_CS_NS] = (struct sl_ulist){ 1, { c.cs_ns } };
-	g.dial[SL_DIAL_THINK_NS] = (struct sl_ulist){ 1, { c.think_ns } };
-	g.dial[SL_DIAL_CS_LINES] = (struct sl_ulist){ 1, { c.cs_lines } };
-	g.dial[SL_DIAL_LOCKS] = (struct sl_ulist){ 1, { c.locks } };
-	g.dial[SL_DIAL_READ_PCT] = (struct sl_ulist){ 1, { c.read_pct } };
-	g.dial[SL_DIAL_WRITERS] = (struct sl_ulist){ 1, { c.writers } };
-	g.dial[SL_DIAL_PRODUCERS] = (struct sl_ulist){ 1, { c.producers } };
-	g.dial[SL_DIAL_CONSUMERS] = (struct sl_ulist){ 1, { c.consumers } };
-	g.dial[SL_DIAL_CAPACITY] = (struct sl_ulist){ 1, { c.capacity } };
-	g.dial[SL_DIAL_PERMITS] = (struct sl_ulist){ 1, { c.permits } };
-	g.repeat = (unsigned)c.repeat;
-	g.duration_ns = c.duration_ns;
-	g.warmup_ns = c.warmup_ns;
-	g.stall_timeout_ns = c.stall_timeout_ns;
-	g.lat_period = c.latency ? (unsigned)c.latency_period : 0;
-	g.timeline_ns = c.timeline_ns;
-	g.topo = s.topo;
-	g.pin = &s.pin;
-	g.counters = s.counters.n ? &s.counters : NULL;
-	g.interrupt = &sl_interrupt_flag;
+	bench_grid(&g, &c, &s);
 	rc = sl_plan_build(&plan, &g, 0, &err);
 	if (rc == -ENOMEM) {
 		fprintf(stderr, "synclab bench: %s\n", err.msg);

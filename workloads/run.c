@@ -269,10 +269,13 @@ static bool interrupted(const struct sl_point *pt)
 
 /* The window in --timeline intervals: every thread's op count at each
  * interval's end (the last interval is shorter when the duration is not a
- * multiple).  Returns 0 or -ENOMEM (the window is then still waited out). */
+ * multiple).  The last interval's end is the window's: ops1 and *t1 are set
+ * from it, so that the intervals add up to the run's figures exactly.
+ * Returns 1 when they were set, 0 when the window was cut short (abort,
+ * interrupt), -ENOMEM (the window is then still waited out). */
 static int sample_timeline(struct sl_run *run, struct sl_result *res,
 			   const struct thread_state *ts, const uint64_t *ops0,
-			   uint64_t t0)
+			   uint64_t t0, uint64_t *ops1, uint64_t *t1)
 {
 	const struct sl_point *pt = run->pt;
 	const unsigned n = pt->threads;
@@ -305,8 +308,12 @@ static int sample_timeline(struct sl_run *run, struct sl_result *res,
 		}
 		res->timeline_n = (unsigned)k + 1;
 	}
+	if (res->timeline_n == k_max) {
+		memcpy(ops1, prev, n * sizeof(*ops1));
+		*t1 = t0 + res->timeline_end_ns[k_max - 1];
+	}
 	free(prev);
-	return 0;
+	return res->timeline_n == k_max;
 }
 
 /* Wait up to timeout_ns for every started thread's done flag, waking
@@ -554,8 +561,8 @@ static int measure(struct sl_run *run, struct thread_state *ts,
 {
 	const struct sl_point *pt = run->pt;
 	const unsigned n = pt->threads;
-	uint64_t t0, t1;
-	int rc = 0;
+	uint64_t t0, t1 = 0;
+	int rc = 0, ended = 0;
 
 	/* Release everyone at once. */
 	advance_phase(run, SL_PHASE_INIT, SL_PHASE_WARMUP);
@@ -569,15 +576,18 @@ static int measure(struct sl_run *run, struct thread_state *ts,
 	t0 = sl_now_ns();
 	for (unsigned i = 0; i < n; i++)
 		ops0[i] = atomic_load_explicit(&ts[i].w.ops, memory_order_relaxed);
-	if (pt->timeline_ns)
-		rc = sample_timeline(run, res, ts, ops0, t0) < 0
-			     ? sl_err_set(err, -ENOMEM, "out of memory for the timeline")
-			     : 0;
-	else
+	if (pt->timeline_ns) {
+		ended = sample_timeline(run, res, ts, ops0, t0, ops1, &t1);
+		if (ended < 0)
+			rc = sl_err_set(err, -ENOMEM, "out of memory for the timeline");
+	} else {
 		wait_window(run, pt->duration_ns);
-	t1 = sl_now_ns();
-	for (unsigned i = 0; i < n; i++)
-		ops1[i] = atomic_load_explicit(&ts[i].w.ops, memory_order_relaxed);
+	}
+	if (ended <= 0) {
+		t1 = sl_now_ns();
+		for (unsigned i = 0; i < n; i++)
+			ops1[i] = atomic_load_explicit(&ts[i].w.ops, memory_order_relaxed);
+	}
 	sample_cpu(ts, n, 1);
 	if (pt->counters)
 		sl_counters_disable(pt->counters, tc, n);

@@ -375,3 +375,48 @@ interrupt_bench() {
 	n=$(csv_check "$T/i.csv") || flunk "i.csv is not whole CSV"
 	[ "$n" -ge 1 ] && [ "$n" -lt 50 ] || flunk "$n rows kept"
 }
+
+@test "--timeline writes FILE.timeline.csv beside --csv: a row per interval and thread" {
+	run --separate-stderr "$SYNCLAB" bench mutex --threads 2 --duration 100ms --warmup 0ms \
+		--timeline 20ms --counters none --csv "$T/t.csv"
+	expect_status 0
+	expect_stderr_has "timeline: $T/t.timeline.csv"
+	f="$T/t.timeline.csv"
+	[ -f "$f" ] || flunk "no $f"
+	[ "$(head -1 "$f")" = "primitive,threads,rep,interval,end_s,thread,cpu,ops,ops_per_sec" ] ||
+		flunk "header: $(head -1 "$f")"
+	# 100 ms in 20 ms intervals, two threads: 10 rows.
+	[ "$(csv_check "$f")" -eq 10 ] || flunk "expected 10 rows: $(cat "$f")"
+	[ "$(csv_col "$f" thread | sort -u | paste -sd' ' -)" = "0 1" ] || flunk "threads: $(csv_col "$f" thread)"
+	csv_each "$f" 'r["primitive"] == "mutex" and num(r["ops"]) >= 0 and 0 < num(r["end_s"]) < 0.2'
+	# The interval counts add up to the run's ops (same window).
+	python3 - "$f" "$T/t.csv" <<'PY' || flunk "interval ops do not add up to the run's ops"
+import csv, sys
+tl = sum(int(r["ops"]) for r in csv.DictReader(open(sys.argv[1])))
+run = sum(int(r["ops"]) for r in csv.DictReader(open(sys.argv[2])))
+sys.exit(0 if tl == run else f"timeline {tl} vs run {run}")
+PY
+}
+
+@test "--timeline-csv FILE puts the timeline where asked, even without --csv" {
+	run --separate-stderr "$SYNCLAB" bench mutex --threads 1 --duration 50ms --warmup 0ms \
+		--timeline 25ms --timeline-csv "$T/elsewhere/tl.csv" --counters none --quiet
+	expect_status 0
+	[ "$(csv_check "$T/elsewhere/tl.csv")" -eq 2 ] || flunk "expected 2 rows"
+}
+
+@test "timeline options that cannot work are one-line usage errors and nothing is written" {
+	run --separate-stderr "$SYNCLAB" bench mutex --timeline 10ms
+	expect_status 2
+	expect_one_stderr_line
+	expect_stderr_has "--timeline: needs --csv FILE"
+	run --separate-stderr "$SYNCLAB" bench mutex --timeline-csv "$T/x.csv"
+	expect_status 2
+	expect_one_stderr_line
+	expect_stderr_has "--timeline-csv: needs --timeline TIME"
+	run --separate-stderr "$SYNCLAB" bench mutex --duration 50ms --timeline 100ms --csv "$T/y.csv"
+	expect_status 2
+	expect_one_stderr_line
+	expect_stderr_has "longer than --duration"
+	[ ! -e "$T/x.csv" ] && [ ! -e "$T/y.csv" ] && [ ! -e "$T/y.timeline.csv" ] || flunk "a file was written"
+}
