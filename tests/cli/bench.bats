@@ -383,7 +383,7 @@ interrupt_bench() {
 	expect_stderr_has "timeline: $T/t.timeline.csv"
 	f="$T/t.timeline.csv"
 	[ -f "$f" ] || flunk "no $f"
-	[ "$(head -1 "$f")" = "primitive,threads,rep,interval,end_s,thread,cpu,ops,ops_per_sec" ] ||
+	[ "$(head -1 "$f")" = "primitive,threads,pin,cs_ns,think_ns,cs_lines,locks,read_pct,writers,producers,consumers,capacity,permits,latency_period,warmup_s,rep,interval,end_s,thread,cpu,ops,ops_per_sec" ] ||
 		flunk "header: $(head -1 "$f")"
 	# 100 ms in 20 ms intervals, two threads: 10 rows.
 	[ "$(csv_check "$f")" -eq 10 ] || flunk "expected 10 rows: $(cat "$f")"

@@ -290,3 +290,21 @@ interrupt_sweep() {
 	expect_status 0
 	expect_stdout_has "usage: synclab sweep" "--prims" "--preset" "--resume" "--dry-run" "locks" "queues" "--cs-ns 0,1000"
 }
+
+@test "--timeline rows carry the point key, so the points of a dial sweep stay apart" {
+	run --separate-stderr "$SYNCLAB" sweep --prims mutex --threads 1 --cs-ns 0,100 --repeat 1 \
+		--duration 40ms --warmup 0ms --timeline 20ms --counters none --out "$T/tl" --quiet
+	expect_status 0
+	f="$T/tl/timeline.csv"
+	[ "$(csv_check "$f")" -eq 4 ] || flunk "expected 4 rows: $(cat "$f")"
+	[ "$(csv_col "$f" cs_ns | paste -sd' ' -)" = "0 0 100 100" ] || flunk "cs_ns: $(csv_col "$f" cs_ns)"
+	# Each point's intervals add up to its row in results.csv.
+	python3 - "$f" "$T/tl/results.csv" <<'PY' || flunk "intervals do not add up per point"
+import csv, sys
+tl = {}
+for r in csv.DictReader(open(sys.argv[1])):
+    tl[r["cs_ns"]] = tl.get(r["cs_ns"], 0) + int(r["ops"])
+res = {r["cs_ns"]: int(r["ops"]) for r in csv.DictReader(open(sys.argv[2]))}
+sys.exit(0 if tl == res else f"timeline {tl} vs results {res}")
+PY
+}
