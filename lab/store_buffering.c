@@ -281,15 +281,9 @@ static int sb_run(const struct sl_demo_ctx *ctx, FILE *out, struct sl_err *err)
 		struct sl_point pt = sl_lab_point(variant[i], 2);
 
 		pt.pin = &scatter;
-		rc = sl_lab_measure(ctx, &pt, &m[i], err);
+		rc = sl_lab_measure_ok(ctx, &pt, &m[i], err);
 		if (rc < 0)
 			return rc;
-		if (m[i].status == SL_STATUS_CHECK_FAILED) {
-			fprintf(out, "*** BUG: %s ***\n", m[i].message);
-			return sl_err_set(err, -EPROTO, "%s: %s", variant[i]->name, m[i].message);
-		}
-		if (m[i].status != SL_STATUS_OK)
-			return sl_err_set(err, -EIO, "%s: %s", variant[i]->name, m[i].message);
 		/* Thread 0 and thread 1 run in lock step: half the steps. */
 		iters[i] = (double)m[i].ops / 2;
 		rate[i] = iters[i] > 0 ? (double)m[i].observed / iters[i] * 1e6 : NAN;

@@ -32,23 +32,19 @@
 #include "util/clock.h"
 #include "workloads/workload.h"
 
-static struct sl_topo *topo, *one_pu, *two_pus; /* two_pus: NULL on a 1-PU machine */
-static struct sl_calib calib;
-static struct sl_pin_spec pin_compact;
+#include "machine_fixture.h"
 
-static int setup(void **state)
+static struct sl_topo *one_pu, *two_pus; /* two_pus: NULL on a 1-PU machine */
+
+static int setup_pus(void **state)
 {
 	struct sl_err err;
 	cpu_set_t set;
 	int first = -1, second = -1;
 
 	(void)state;
-	if (sl_topo_load(&topo, NULL, NULL, &err) < 0 ||
-	    sl_calibrate(&calib, &err) < 0 ||
-	    sl_pin_parse("compact", &pin_compact, &err) < 0) {
-		fprintf(stderr, "setup: %s\n", err.msg);
+	if (machine_setup() < 0)
 		return -1;
-	}
 	if (sched_getaffinity(0, sizeof(set), &set) == 0)
 		for (int c = 0; c < CPU_SETSIZE && second < 0; c++)
 			if (CPU_ISSET(c, &set)) {
@@ -78,10 +74,9 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
+static int teardown_pus(void **state)
 {
-	(void)state;
-	sl_topo_free(topo);
+	teardown(state);
 	if (one_pu)
 		sl_topo_free(one_pu);
 	if (two_pus)
@@ -639,5 +634,5 @@ int main(void)
 		cmocka_unit_test(test_runner_catches_bad_spin_phase),
 	};
 
-	return cmocka_run_group_tests_name("mutexes", tests, setup, teardown);
+	return cmocka_run_group_tests_name("mutexes", tests, setup_pus, teardown_pus);
 }

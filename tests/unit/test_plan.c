@@ -23,26 +23,10 @@
 #include "util/clock.h"
 #include "workloads/plan.h"
 
-static struct sl_topo *topo;
-static struct sl_calib calib;
-static struct sl_pin_spec pin;
+#include "machine_fixture.h"
 
-static int setup(void **state)
-{
-	struct sl_err err;
-
-	(void)state;
-	if (sl_topo_load(&topo, NULL, NULL, &err) < 0 ||
-	    sl_calibrate(&calib, &err) < 0 ||
-	    sl_pin_parse("compact", &pin, &err) < 0) {
-		fprintf(stderr, "setup: %s\n", err.msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* The topology is not freed: stuck threads of the tests below may still be
- * inside the calls that use it. */
+/* The topology is not freed (no teardown): stuck threads of the tests below
+ * may still be inside the calls that use it. */
 
 /* A grid with every dial at its default, one thread count, one repetition. */
 static void grid_init(struct sl_grid *g)
@@ -56,7 +40,7 @@ static void grid_init(struct sl_grid *g)
 	g->warmup_ns = 0;
 	g->stall_timeout_ns = 200 * SL_NS_PER_MS;
 	g->topo = topo;
-	g->pin = &pin;
+	g->pin = &pin_compact;
 }
 
 static void add(struct sl_grid *g, const char *prims)
@@ -102,7 +86,7 @@ static void test_dials_multiply_only_their_kinds(void **state)
 		}
 		assert_int_equal(pt->duration_ns, g.duration_ns);
 		assert_int_equal(pt->stall_timeout_ns, g.stall_timeout_ns);
-		assert_ptr_equal(pt->pin, &pin);
+		assert_ptr_equal(pt->pin, &pin_compact);
 	}
 	assert_int_equal(mutex, 8);
 	assert_int_equal(rw, 24);

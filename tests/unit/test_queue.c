@@ -40,30 +40,7 @@ static void *new_queue(const struct sl_prim *p, unsigned nthreads, unsigned capa
 /* Items an unbounded queue must take without reporting full. */
 #define UNBOUNDED_ITEMS 10000
 
-static struct sl_topo *topo;
-static struct sl_calib calib;
-static struct sl_pin_spec pin_compact;
-
-static int setup(void **state)
-{
-	struct sl_err err;
-
-	(void)state;
-	if (sl_topo_load(&topo, NULL, NULL, &err) < 0 ||
-	    sl_calibrate(&calib, &err) < 0 ||
-	    sl_pin_parse("compact", &pin_compact, &err) < 0) {
-		fprintf(stderr, "setup: %s\n", err.msg);
-		return -1;
-	}
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	sl_topo_free(topo);
-	return 0;
-}
+#include "machine_fixture.h"
 
 static bool testable(const struct sl_prim *p)
 {

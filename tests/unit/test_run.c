@@ -25,29 +25,21 @@
 #include "reports/report.h"
 #include "workloads/workload.h"
 
-static struct sl_topo *topo;
-static struct sl_calib calib;
-static struct sl_pin_spec pin_compact, pin_none;
+#include "machine_fixture.h"
 
-static int setup(void **state)
+static struct sl_pin_spec pin_none;
+
+static int setup_pins(void **state)
 {
 	struct sl_err err;
 
 	(void)state;
-	if (sl_topo_load(&topo, NULL, NULL, &err) < 0 ||
-	    sl_calibrate(&calib, &err) < 0 ||
-	    sl_pin_parse("compact", &pin_compact, &err) < 0 ||
-	    sl_pin_parse("none", &pin_none, &err) < 0) {
+	if (machine_setup() < 0)
+		return -1;
+	if (sl_pin_parse("none", &pin_none, &err) < 0) {
 		fprintf(stderr, "setup: %s\n", err.msg);
 		return -1;
 	}
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	sl_topo_free(topo);
 	return 0;
 }
 
@@ -419,5 +411,5 @@ int main(void)
 		cmocka_unit_test(test_deadlock_is_reported_not_hung),
 	};
 
-	return cmocka_run_group_tests_name("runner", tests, setup, teardown);
+	return cmocka_run_group_tests_name("runner", tests, setup_pins, teardown);
 }

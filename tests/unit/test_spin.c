@@ -42,9 +42,7 @@
 #define FIFO_WAITERS 6
 #define WAIT_LIMIT_NS (10 * SL_NS_PER_SEC)
 
-static struct sl_topo *topo;
-static struct sl_calib calib;
-static struct sl_pin_spec pin_compact;
+#include "machine_fixture.h"
 
 /* --- helpers ------------------------------------------------------------- */
 
@@ -737,27 +735,6 @@ static void test_check_catches_lock_left_held(void **state)
 		assert_true(res.message[0] != '\0');
 		sl_result_release(&res);
 	}
-}
-
-static int setup(void **state)
-{
-	struct sl_err err;
-
-	(void)state;
-	if (sl_topo_load(&topo, NULL, NULL, &err) < 0 ||
-	    sl_calibrate(&calib, &err) < 0 ||
-	    sl_pin_parse("compact", &pin_compact, &err) < 0) {
-		fprintf(stderr, "setup: %s\n", err.msg);
-		return -1;
-	}
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	sl_topo_free(topo);
-	return 0;
 }
 
 int main(void)

@@ -39,30 +39,7 @@
 
 #include "prim_fixture.h"
 
-static struct sl_topo *topo;
-static struct sl_calib calib;
-static struct sl_pin_spec pin_compact;
-
-static int setup(void **state)
-{
-	struct sl_err err;
-
-	(void)state;
-	if (sl_topo_load(&topo, NULL, NULL, &err) < 0 ||
-	    sl_calibrate(&calib, &err) < 0 ||
-	    sl_pin_parse("compact", &pin_compact, &err) < 0) {
-		fprintf(stderr, "setup: %s\n", err.msg);
-		return -1;
-	}
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	sl_topo_free(topo);
-	return 0;
-}
+#include "machine_fixture.h"
 
 static bool testable(const struct sl_prim *p, enum sl_prim_kind kind)
 {
