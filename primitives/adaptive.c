@@ -2,36 +2,57 @@
  * adaptive: a spin-then-park mutex that spins only while spinning is likely
  * to pay, and otherwise sleeps on a futex like `mutex`.
  *
- * The word holds the owner's TID, a 9-bit hold sequence number (the owner's
- * own acquisition count) and a WAITERS bit meaning "threads may be asleep on
- * the word"; 0 is free.  Uncontended, lock is one CAS 0 -> tid|seq and unlock
- * one exchange that finds no WAITERS: no system call, and no store beyond
- * the word.  On one acquisition in AD_SAMPLE the owner times its hold with a
- * cheap clock (the TSC on x86, CNTVCT on arm64, CLOCK_MONOTONIC elsewhere)
- * and folds it into `hold_est`, an exponentially weighted moving average
- * (weight 1/8) of the critical section's length, kept in the word's line.
- * Sampling costs the fast path one thread-local increment and a predicted
- * branch.
+ * The word holds LOCKED, a SPIN bit a spinner sets to mark the hold it is
+ * timing, a TIMED bit on a hold whose length is being sampled, and a
+ * WAITERS bit meaning "threads may be asleep on the word"; 0 is free.
+ * Uncontended, lock is one exchange (LOCKED in, 0 out) and unlock one plain
+ * store (see "Release" below): no system call, no read-modify-write on the
+ * way out and nothing written beyond the word.  On this AMD guest a CAS
+ * acquisition cost 10-15% of a lone thread's rate against an exchange, and a
+ * per-hold sequence number kept in the thread's context another 15%, which
+ * is why the word names neither the owner nor the hold.
+ * An exchange that finds the lock held has overwritten its WAITERS and SPIN
+ * bits with plain LOCKED.  SPIN is only a hint; WAITERS is taken over: that
+ * thread, which has seen it, takes the lock with WAITERS set once it gets
+ * it, so the sleepers are still woken (Drepper's "Futexes Are Tricky",
+ * mutex2, argues the same for its exchange).  trylock uses a CAS: a failed
+ * try must not clear WAITERS.
+ * One acquisition in AD_SAMPLE made on the contended path times its hold
+ * with a cheap clock (the TSC on x86, CNTVCT on arm64, CLOCK_MONOTONIC
+ * elsewhere) and folds it into `hold_est`, an exponentially weighted moving
+ * average (weight 1/8) of the critical section's length, kept in the word's
+ * line.  Only contended acquisitions are sampled: the estimate matters only
+ * to spinners, and where there are none it costs nothing to keep.
  *
  * Policy for a thread that finds the lock held:
  *   1. If the estimated hold exceeds AD_LONG_HOLD_NS (eight times the cost
  *      of parking and being woken, AD_PARK_NS), a spinner allowed to spin
  *      for one park's cost would catch the end of fewer than one hold in
  *      eight: park at once.
- *   2. Otherwise poll the word, the pause between reads doubling up to
- *      AD_PAUSE_MAX, as spin-ttas does: a spinner that polls less often
+ *   2. Otherwise poll the word, the pause between reads doubling from
+ *      AD_PAUSE_MIN (waited once before the first read, except by a thread
+ *      just woken) up to AD_PAUSE_MAX, as spin-ttas does: a spinner that
+ *      polls less often
  *      leaves the line with a running owner, which can then release and
  *      retake it without a transfer (2 threads, empty sections: with a cap
  *      of 64 pauses adaptive ran at 0.6-0.7 of spin-ttas's rate, with 1024
  *      at parity).  Stop and park when:
  *      - WAITERS is set: others already sleep, so the lock has more takers
  *        than it can serve by spinning; queue behind them;
- *      - the same hold (same owner TID and sequence) has lasted longer than
- *        the budget since the spinner first saw it -- AD_SPIN_MULT times the
+ *      - the same hold has lasted longer than the budget since the spinner
+ *        first saw it -- AD_SPIN_MULT times the
  *        estimate, at least AD_SPIN_MIN_NS, at most AD_PARK_NS: the owner is
  *        in an unusually long section or not running (preempted).  That time
  *        is a lower bound on how long the owner has held the lock so far; a
- *        new hold, even by the same thread, restarts it.  Capping it at the
+ *        new hold restarts it.  Holds are told apart by the SPIN bit: the
+ *        spinner sets it (a CAS on the held word) and a release clears it,
+ *        so an unmarked word is a hold it has not seen.  Marking starts only
+ *        after AD_GRACE_NS, as no budget is shorter, so a short wait writes
+ *        nothing.  A spinner that misses the unmarked state of a hold
+ *        another spinner marked charges the old hold's time to it and parks
+ *        early; a newcomer's exchange clears a mark and makes a long hold
+ *        look new, so the spinner spins longer, within the cap below.  Both
+ *        are safe.  Capping the budget at the
  *        cost of a park is the classic competitive rule (never spend more
  *        waiting than blocking would have cost), and it pays even for holds
  *        longer than that: a spinner arrives at a random point of the hold
@@ -59,7 +80,7 @@
  *      the lock's critical path; with 16 threads on 2 PUs, parking at a full
  *      count slept and woke 20 to 30 times as often as yielding does and
  *      cost up to 15% of the throughput.
- *   3. Parking is `mutex`'s slow path with CASes (the owner's TID must
+ *   3. Parking is `mutex`'s slow path with CASes (SPIN and TIMED must
  *      survive): set WAITERS, FUTEX_WAIT on the word.  unlock wakes one
  *      sleeper when it finds WAITERS.  A thread that has slept takes the
  *      lock with WAITERS set, since others may still sleep; once woken it
@@ -67,58 +88,97 @@
  * The owner cannot tell a spinner whether it is on a CPU; "the same hold for
  * longer than the estimate allows" is the approximation.
  *
- * Ordering: every acquiring CAS is acquire and pairs with the release
- * exchange in ad_unlock.  `hold_est` is written only by owners (relaxed: the
- * lock orders successive owners) and read by spinners as a hint (relaxed: a
- * stale value only changes how long someone spins); the spinner count and
- * spin_beat are relaxed hints too.  Lost wake-ups are excluded as in
- * `mutex`: the kernel compares the word with the value that carried WAITERS.
+ * Release.  A plain store of 0 cannot see a WAITERS bit set just before it,
+ * and an exchange, which can, is a second locked instruction per hold.  So
+ * the lock has two release modes.  In FAST mode the owner releases inside a
+ * restartable sequence (rseq(2), via the area glibc registers for every
+ * thread): "if the mode is FAST and the word is exactly LOCKED, store 0".
+ * In SLOW mode, or when the word carries any other bit, it exchanges the
+ * word with 0 and wakes a sleeper if WAITERS was set.  A thread about to
+ * sleep, after setting WAITERS, reads the mode; unless it is SLOW it moves
+ * the lock to SLOW through SWITCHING and calls membarrier(2) with
+ * PRIVATE_EXPEDITED_RSEQ, which restarts every sequence in flight.  When
+ * that returns, a release that read FAST and the word without WAITERS has
+ * either stored (the word changed, so FUTEX_WAIT returns at once and the
+ * thread looks again) or will start over, read SWITCHING or SLOW, and
+ * exchange.  A sequence that starts later reads the new mode, or, should
+ * an owner have moved the lock back to FAST meanwhile, a word that carries
+ * WAITERS.  An owner moves it back after AD_CALM releases in a row found no
+ * WAITERS, so a lock whose threads keep sleeping stays SLOW and pays no
+ * fences, and one that has calmed down gets its plain-store release back.
+ * Without rseq (other architectures, ThreadSanitizer builds, which cannot
+ * see the assembly's store, a kernel before 5.10 or glibc's rseq turned
+ * off) the lock stays SLOW.
  *
- * Measured on a 2-vCPU KVM guest (AMD EPYC, PAUSE ~25 ns), one invocation
- * per block, median of 7 repetitions of 300 ms, --counters none; "paired"
- * is the median of rep-by-rep ratios (repetitions run interleaved):
- *   short sections, threads <= CPUs: `bench adaptive,spin-ttas,spin-tas,
- *   spin-ticket,mutex --threads 1,2 --cs-ns 50`
- *     1 thread:  adaptive 17.4M ops/s, spin-ttas 17.2M (paired 1.00),
- *                mutex 17.2M
- *     2 threads: adaptive 16.9M, spin-ttas 16.8M (1.01), mutex 13.8M,
- *                spin-ticket 7.1M
- *   the same with empty sections (--cs-ns 0):
- *     1 thread:  adaptive 162M, spin-ttas 207M (0.77), mutex 192M (0.85):
- *                the fast path's bookkeeping (the sequence number's
- *                store) costs about 1 ns an operation
- *     2 threads: adaptive 130M, spin-ttas 120M (1.05), mutex 69.6M
- *   threads far beyond CPUs, `--threads 16`:
- *     empty section: adaptive 139M, mutex 107M (1.33); --cs-ns 50: 16.2M,
- *     14.7M (1.06)
- *   long sections, `--threads 2,16 --cs-ns 10000`:
- *     adaptive 96.2k / 90.4k, mutex 92.4k / 90.9k (1.04 / 1.04),
- *     pthread-adaptive 74.6k / 93.6k; fairness at 2 threads 0.98 against
- *     mutex's 0.93
- * The guest shares its host with other work: the same command varied by up
- * to 30% between invocations, which is why only interleaved repetitions
- * are compared.
+ * Ordering: every acquisition is an acquire RMW and pairs with the release
+ * (x86's plain store is a release under TSO; the exchange is release).  The
+ * SPIN and TIMED bits order nothing (relaxed); the WAITERS CAS and the
+ * mode's load after it are seq_cst, so the load cannot be satisfied before
+ * the bit is visible.  `hold_est` is written only by owners (relaxed: the
+ * lock orders successive owners) and read by spinners as a hint (relaxed: a
+ * stale value only changes how long someone spins); the spinner count,
+ * spin_beat and the calm count are relaxed hints too.  Lost wake-ups are
+ * excluded as in `mutex` (the kernel compares the word with the value that
+ * carried WAITERS) together with the fence above.
+ *
+ * Measured on a 2-vCPU KVM guest (AMD EPYC, PAUSE ~25 ns), --counters none.
+ * The host's other work moves these rates by up to 30% between invocations
+ * and shifts the two-thread regimes from one mode to another, so each figure
+ * is the median over 5-9 invocations of the median of rep-by-rep ratios
+ * within one (3 interleaved repetitions of 200 ms), with the range over the
+ * invocations:
+ *   empty sections, `bench adaptive,spin-ttas,spin-tas,mutex --threads 1,2`:
+ *     1 thread:  210M ops/s; 1.07 of spin-ttas (0.89-1.14), 1.02 of
+ *                spin-tas, 1.12 of mutex (the CAS-and-exchange version of
+ *                this lock ran at 0.75-0.8 of spin-ttas)
+ *     2 threads: 130-154M; 0.85-0.87 of spin-ttas (0.78-1.05), 3.0 of
+ *                spin-tas, 1.45-1.55 of mutex
+ *   the same with --cs-ns 50:
+ *     1 thread:  1.01 of spin-ttas (0.93-1.09), 0.98 of mutex
+ *     2 threads: 0.88-0.93 of spin-ttas (0.76-1.13), 1.30 of spin-tas,
+ *                1.02-1.22 of mutex
+ *   threads far beyond CPUs, `--threads 16`: empty sections 1.57 of mutex
+ *     (1.12-1.78); --cs-ns 50 1.01 (0.67-1.09)
+ *   long sections, `--threads 2,16 --cs-ns 10000`: 0.99 / 1.08 of mutex
+ *     (0.90-1.43 / 0.88-1.34); 1.45 / 1.02 of pthread-adaptive
+ * Two threads with empty sections is spin-ttas's best case: its waiter backs
+ * off so far that the pair runs at nearly a lone thread's rate (154-183M
+ * against about 205M).
  */
 #include <errno.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "primitives/futex.h"
 #include "primitives/prim.h"
 #include "util/atomics.h"
 #include "util/clock.h"
+#include "util/err.h"
 
-/* The word: owner TID in the low 22 bits (Linux caps TIDs below 2^22,
- * PID_MAX_LIMIT), a hold sequence number in the next 9, WAITERS on top. */
-#define AD_SEQ_SHIFT 22
-#define AD_TID_MASK ((1u << AD_SEQ_SHIFT) - 1)
-#define AD_SEQ_MASK (0x1ffu << AD_SEQ_SHIFT)
+/* The plain-store release needs a restartable sequence, written here for
+ * x86-64, and is kept out of ThreadSanitizer builds, which cannot see a
+ * store made in assembly. */
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__) && \
+	__has_include(<sys/rseq.h>)
+#define AD_RSEQ 1
+#include <sys/rseq.h>
+
+#include "primitives/membarrier.h"
+#else
+#define AD_RSEQ 0
+#endif
+
+/* The word: LOCKED, TIMED, the SPIN hint and the WAITERS flag. */
+#define AD_LOCKED 0x1u
+#define AD_TIMED 0x2u /* this hold is being timed: release the slow way */
+#define AD_SPIN 0x40000000u
 #define AD_WAITERS 0x80000000u
 
-/* One acquisition in AD_SAMPLE (a power of two) is timed. */
-#define AD_SAMPLE 32
+/* One contended acquisition in AD_SAMPLE (a power of two) is timed. */
+#define AD_SAMPLE 8
 /* What parking costs: FUTEX_WAIT, the owner's FUTEX_WAKE and the switch
  * back in.  A few microseconds on bare metal, tens under virtualisation
  * (an IPI to a halted vCPU exits to the host); spinning longer than this on
@@ -138,7 +198,12 @@
 #define AD_GRACE_NS 1000
 /* A counted spinner that has not polled for this long is off its CPU. */
 #define AD_STALE_NS 20000
-/* Most pause instructions between two polls of the word. */
+/* Pause instructions between two polls of the word: the first wait (none
+ * for a thread just woken) and the most.  Polling at once and then after 1,
+ * 2, ... pauses took the line from a running owner several times per
+ * acquisition: 2 threads, empty sections, 0.78 of spin-ttas's rate against
+ * about parity starting, as spin-ttas does, at 4. */
+#define AD_PAUSE_MIN 4
 #define AD_PAUSE_MAX 1024
 /* Samples are clamped here: one preempted hold must not turn spinning off
  * for thousands of acquisitions. */
@@ -149,9 +214,22 @@
 
 #define AD_CPU_WORDS (CPU_SETSIZE / 64)
 
+/* How a hold is released (see "Release" in the header). */
+enum {
+	AD_MODE_SLOW,      /* exchange, always */
+	AD_MODE_FAST,      /* plain store inside a restartable sequence */
+	AD_MODE_SWITCHING, /* leaving FAST: its fence is under way */
+};
+/* Releases without sleepers, in SLOW mode, before FAST is tried again. */
+#define AD_CALM 1024
+
 struct sl_adaptive {
 	/* Written by owners, polled by spinners. */
 	alignas(SL_CACHELINE) _Atomic uint32_t word; /* 0: free */
+	_Atomic uint32_t mode;      /* AD_MODE_*: read at every release */
+	_Atomic uint32_t calm;      /* SLOW-mode releases that found no sleeper */
+	_Atomic bool fast_ok;       /* every thread can run the sequence */
+	ptrdiff_t rseq_off;         /* glibc's __rseq_offset (read-only) */
 	_Atomic uint64_t hold_est;  /* EWMA of the hold, clock ticks */
 	/* Read-only after init. */
 	uint64_t park_ticks, long_hold_ticks, spin_min_ticks, spin_cap_ticks;
@@ -168,8 +246,7 @@ struct sl_adaptive {
 };
 
 struct ad_tctx {
-	uint32_t tid;
-	uint32_t n;  /* this thread's acquisitions: sequence and sampling */
+	uint32_t n;  /* this thread's contended acquisitions, for sampling */
 	uint64_t t0; /* clock at a sampled acquisition; 0: not sampled */
 };
 
@@ -200,6 +277,135 @@ static double ad_ticks_per_ns(void)
 	return c1 > c0 ? (double)(c1 - c0) / (double)(n1 - n0) : 1.0;
 }
 
+#if AD_RSEQ
+/* The process may use the plain-store release: glibc registered an rseq
+ * area for its threads and the kernel restarts sequences on request. */
+static bool ad_rseq_ready(void)
+{
+	static _Atomic int ready; /* 0: not asked yet, 1 yes, -1 no */
+	int r = atomic_load_explicit(&ready, memory_order_relaxed);
+
+	if (r == 0) {
+		r = __rseq_size > 0 && sl_membarrier_rseq_ready() ? 1 : -1;
+		atomic_store_explicit(&ready, r, memory_order_relaxed);
+	}
+	return r > 0;
+}
+
+/* The calling thread's rseq area is registered (its cpu_id is a CPU, not
+ * RSEQ_CPU_ID_UNINITIALIZED or _REGISTRATION_FAILED). */
+static bool ad_rseq_thread_registered(void)
+{
+	int32_t cpu;
+
+	__asm__ __volatile__("movl %%fs:4(%1), %0"
+			     : "=r"(cpu)
+			     : "r"(__rseq_offset));
+	return cpu >= 0;
+}
+
+/* Leave FAST mode before sleeping: once the fence returns, every release
+ * that read FAST has stored (so the word the caller will sleep on has
+ * changed) or has been restarted and will read the new mode.  A caller
+ * that finds another thread's switch under way fences for itself. */
+static void ad_enter_slow(struct sl_adaptive *m)
+{
+	uint32_t md = AD_MODE_FAST;
+
+	atomic_compare_exchange_strong_explicit(&m->mode, &md,
+						AD_MODE_SWITCHING,
+						memory_order_seq_cst,
+						memory_order_seq_cst);
+	if (sl_membarrier_rseq() != 0)
+		SL_BUG("membarrier(PRIVATE_EXPEDITED_RSEQ) failed after registering: %s",
+		       strerror(errno));
+	md = AD_MODE_SWITCHING;
+	atomic_compare_exchange_strong_explicit(&m->mode, &md, AD_MODE_SLOW,
+						memory_order_seq_cst,
+						memory_order_seq_cst);
+}
+
+/*
+ * The FAST release: a restartable sequence that stores 0 only if the mode
+ * is FAST and the word is exactly LOCKED (no other bit).  The thread's
+ * rseq_cs field must point at the sequence's descriptor; the kernel clears
+ * it when it preempts the thread anywhere else, so it is checked and, when
+ * cleared, set again on every release.  That check is inside the sequence:
+ * a preemption between a check made before it and the sequence would
+ * clear the field unnoticed (storing it unconditionally instead cost a
+ * lone thread about a tenth of its rate on the guest below).  The kernel
+ * restarts the sequence at `4:` when the thread is preempted, migrated or
+ * signalled inside it, or when ad_enter_slow's fence reaches it; `4:` takes
+ * the exchange path.  The descriptor (struct rseq_cs: version, flags, start,
+ * length, abort) goes in __rseq_cs; the abort address is preceded by the
+ * signature glibc registered (RSEQ_SIG, 0x53053053 on x86).  The plain
+ * store is a release on x86 (TSO), and the "memory" clobber keeps the
+ * compiler from sinking the critical section below it.  true: released.
+ */
+static inline bool ad_release_fast(struct sl_adaptive *m)
+{
+	__asm__ goto(".pushsection __rseq_cs, \"aw\"\n\t"
+		     ".balign 32\n\t"
+		     "3:\n\t"
+		     ".long 0, 0\n\t"
+		     ".quad 1f, 2f - 1f, 4f\n\t"
+		     ".popsection\n\t"
+		     "leaq 3b(%%rip), %%rax\n\t"
+		     "1:\n\t"
+		     "cmpq %%rax, %%fs:8(%[rs])\n\t"
+		     "je 5f\n\t"
+		     "movq %%rax, %%fs:8(%[rs])\n\t"
+		     "5:\n\t"
+		     "cmpl %[fast], %[mode]\n\t"
+		     "jne %l[slow]\n\t"
+		     "cmpl %[locked], %[word]\n\t"
+		     "jne %l[slow]\n\t"
+		     "movl $0, %[word]\n\t"
+		     "2:\n\t"
+		     ".pushsection __rseq_failure, \"ax\"\n\t"
+		     ".long 0x53053053\n\t"
+		     "4:\n\t"
+		     "jmp %l[slow]\n\t"
+		     ".popsection\n\t"
+		     :
+		     : [rs] "r"(m->rseq_off), [mode] "m"(m->mode),
+		       [word] "m"(m->word), [locked] "i"(AD_LOCKED),
+		       [fast] "i"(AD_MODE_FAST)
+		     : "rax", "cc", "memory"
+		     : slow);
+	return true;
+slow:
+	return false;
+}
+
+/* In SLOW mode, under the lock: count a release that finds no sleeper and
+ * try FAST again after AD_CALM in a row. */
+static void ad_count_calm(struct sl_adaptive *m)
+{
+	uint32_t c = 0;
+
+	if (!atomic_load_explicit(&m->fast_ok, memory_order_relaxed))
+		return;
+	if (!(atomic_load_explicit(&m->word, memory_order_relaxed) & AD_WAITERS))
+		c = atomic_load_explicit(&m->calm, memory_order_relaxed) + 1;
+	if (c >= AD_CALM) {
+		uint32_t md = AD_MODE_SLOW;
+
+		c = 0;
+		atomic_compare_exchange_strong_explicit(&m->mode, &md,
+							AD_MODE_FAST,
+							memory_order_relaxed,
+							memory_order_relaxed);
+	}
+	atomic_store_explicit(&m->calm, c, memory_order_relaxed);
+}
+#else
+static bool ad_rseq_ready(void)
+{
+	return false;
+}
+#endif
+
 static int ad_init(void *obj, const struct sl_prim_conf *conf,
 		   struct sl_err *err)
 {
@@ -210,6 +416,15 @@ static int ad_init(void *obj, const struct sl_prim_conf *conf,
 	(void)err;
 	atomic_init(&m->word, 0);
 	atomic_init(&m->hold_est, 0);
+	atomic_init(&m->calm, 0);
+	atomic_init(&m->fast_ok, ad_rseq_ready());
+#if AD_RSEQ
+	m->rseq_off = __rseq_offset;
+#endif
+	atomic_init(&m->mode, atomic_load_explicit(&m->fast_ok,
+						   memory_order_relaxed)
+				      ? AD_MODE_FAST
+				      : AD_MODE_SLOW);
 	atomic_init(&m->spinners, 0);
 	atomic_init(&m->spin_beat, 0);
 	atomic_init(&m->max_spinners, 0);
@@ -231,11 +446,20 @@ static int ad_init(void *obj, const struct sl_prim_conf *conf,
 static void ad_thread_init(void *obj, void *tctx)
 {
 	struct sl_adaptive *m = obj;
-	struct ad_tctx *t = tctx;
 	uint32_t n = 0, cur;
 	cpu_set_t set;
 
-	t->tid = (uint32_t)gettid() & AD_TID_MASK;
+	(void)tctx;
+
+#if AD_RSEQ
+	/* A thread without an rseq area would run the FAST release
+	 * unprotected: the lock keeps to the exchange from now on. */
+	if (atomic_load_explicit(&m->fast_ok, memory_order_relaxed) &&
+	    !ad_rseq_thread_registered()) {
+		atomic_store_explicit(&m->fast_ok, false, memory_order_relaxed);
+		ad_enter_slow(m);
+	}
+#endif
 	if (sched_getaffinity(0, sizeof(set), &set) != 0) {
 		n = CPU_SETSIZE; /* more CPUs than a cpu_set_t holds */
 	} else {
@@ -261,17 +485,16 @@ static void ad_thread_init(void *obj, void *tctx)
 		;
 }
 
-/* The word this thread installs for its next hold. */
-static inline uint32_t ad_next(const struct ad_tctx *t)
+/* A hold taken on the contended path: count it, and time one in
+ * AD_SAMPLE. */
+static void ad_acquired_contended(struct sl_adaptive *m, struct ad_tctx *t)
 {
-	return t->tid | ((t->n + 1) << AD_SEQ_SHIFT & AD_SEQ_MASK);
-}
-
-/* A new hold: count it, and time one in AD_SAMPLE. */
-static inline void ad_acquired(struct ad_tctx *t)
-{
-	if (__builtin_expect((++t->n & (AD_SAMPLE - 1)) == 0, 0))
+	if ((++t->n & (AD_SAMPLE - 1)) == 0) {
 		t->t0 = ad_clock() | 1; /* never 0: 0 means "not sampled" */
+		/* relaxed: it only sends this hold's release the slow way,
+		 * where the owner reads its clock */
+		atomic_fetch_or_explicit(&m->word, AD_TIMED, memory_order_relaxed);
+	}
 }
 
 /* Count the caller as a spinner unless the limit is reached by spinners
@@ -300,13 +523,16 @@ counted:
 }
 
 /* Spin for the lock under the policy in the header; false: park instead.
- * waiters is AD_WAITERS once the caller has slept (others may sleep too). */
-static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters)
+ * waiters is AD_WAITERS once the caller has slept or its exchange cleared
+ * the bit (others may sleep); woken: it has just been woken, and looks at
+ * once rather than after the first pause. */
+static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters,
+		    bool woken)
 {
 	uint64_t est = atomic_load_explicit(&m->hold_est, memory_order_relaxed);
 	uint64_t budget, start, since, now;
 	uint32_t hold = 0;
-	unsigned pause = 1;
+	unsigned pause = AD_PAUSE_MIN;
 	bool got = false, registered = false;
 
 	if (est >= m->long_hold_ticks ||
@@ -318,13 +544,16 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters)
 	if (budget > m->park_ticks)
 		budget = m->park_ticks;
 	start = since = ad_clock();
+	if (!woken)
+		for (unsigned k = 0; k < pause; k++)
+			sl_cpu_relax();
 	for (;;) {
 		uint32_t s = atomic_load_explicit(&m->word, memory_order_relaxed);
 
 		if (s == 0) {
 			/* acquire: pairs with the release exchange in ad_unlock */
 			if (atomic_compare_exchange_strong_explicit(
-				    &m->word, &s, ad_next(t) | waiters,
+				    &m->word, &s, AD_LOCKED | waiters,
 				    memory_order_acquire, memory_order_relaxed)) {
 				got = true;
 				break;
@@ -333,14 +562,26 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters)
 		if (s & AD_WAITERS)
 			break; /* others sleep: queue behind them */
 		now = ad_clock();
-		if ((s & ~AD_WAITERS) != hold) {
-			hold = s & ~AD_WAITERS; /* a new hold: a new budget */
-			since = now;
-		} else if (now - since > budget) {
-			break; /* this hold runs long, or its owner is off-CPU */
-		}
 		if (now - start > m->spin_cap_ticks)
 			break;
+		if (now - start > m->grace_ticks) {
+			if (!(s & AD_SPIN)) {
+				/* A hold not seen before: mark it, so that
+				 * its owner's next hold looks different. */
+				if (!atomic_compare_exchange_strong_explicit(
+					    &m->word, &s, s | AD_SPIN,
+					    memory_order_relaxed,
+					    memory_order_relaxed))
+					continue; /* the word moved: look again */
+				hold = s | AD_SPIN; /* a new hold: a new budget */
+				since = now;
+			} else if (s != hold) {
+				hold = s; /* marked by another spinner */
+				since = now;
+			} else if (now - since > budget) {
+				break; /* it runs long, or its owner is off-CPU */
+			}
+		}
 		if (registered) {
 			atomic_store_explicit(&m->spin_beat, now,
 					      memory_order_relaxed);
@@ -361,7 +602,7 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters)
 	if (registered)
 		atomic_fetch_sub_explicit(&m->spinners, 1, memory_order_relaxed);
 	if (got)
-		ad_acquired(t);
+		ad_acquired_contended(m, t);
 	return got;
 }
 
@@ -375,20 +616,28 @@ static bool ad_park(struct sl_adaptive *m, struct ad_tctx *t)
 			/* acquire: pairs with the release exchange in
 			 * ad_unlock.  WAITERS: others may still sleep. */
 			if (atomic_compare_exchange_weak_explicit(
-				    &m->word, &s, ad_next(t) | AD_WAITERS,
+				    &m->word, &s, AD_LOCKED | AD_WAITERS,
 				    memory_order_acquire, memory_order_relaxed)) {
-				ad_acquired(t);
+				ad_acquired_contended(m, t);
 				return true;
 			}
 			continue;
 		}
 		if (!(s & AD_WAITERS)) {
+			/* seq_cst: ordered before the mode's load below */
 			if (!atomic_compare_exchange_weak_explicit(
 				    &m->word, &s, s | AD_WAITERS,
-				    memory_order_relaxed, memory_order_relaxed))
+				    memory_order_seq_cst, memory_order_relaxed))
 				continue;
 			s |= AD_WAITERS;
 		}
+#if AD_RSEQ
+		/* A FAST release that read the word before WAITERS was set
+		 * would store 0 over it: fence such releases out first. */
+		if (atomic_load_explicit(&m->mode, memory_order_seq_cst) !=
+		    AD_MODE_SLOW)
+			ad_enter_slow(m);
+#endif
 		sl_futex_wait(&m->word, s);
 		return false;
 	}
@@ -398,12 +647,11 @@ static bool ad_park(struct sl_adaptive *m, struct ad_tctx *t)
  * acquisition save and restore six of them (1 thread, empty section: 0.76
  * of mutex's rate). */
 static __attribute__((noinline)) void ad_lock_slow(struct sl_adaptive *m,
-						   struct ad_tctx *t)
+						   struct ad_tctx *t,
+						   uint32_t waiters)
 {
-	uint32_t waiters = 0;
-
-	for (;;) {
-		if (ad_spin(m, t, waiters))
+	for (bool woken = false;; woken = true) {
+		if (ad_spin(m, t, waiters, woken))
 			return;
 		if (ad_park(m, t))
 			return;
@@ -414,34 +662,34 @@ static __attribute__((noinline)) void ad_lock_slow(struct sl_adaptive *m,
 static void ad_lock(void *obj, void *tctx)
 {
 	struct sl_adaptive *m = obj;
-	struct ad_tctx *t = tctx;
-	uint32_t expected = 0;
+	uint32_t old;
 
-	/* acquire: pairs with the release exchange in ad_unlock */
-	if (__builtin_expect(atomic_compare_exchange_strong_explicit(
-				     &m->word, &expected, ad_next(t),
-				     memory_order_acquire, memory_order_relaxed),
-			     1)) {
-		ad_acquired(t);
+	/* No test first: a load that brings the line in shared and an
+	 * exchange that must then own it are two transfers where the
+	 * exchange alone is one (2 threads, empty sections: testing first
+	 * ran at a third of the rate). */
+	/* acquire: pairs with the release in ad_unlock */
+	old = atomic_exchange_explicit(&m->word, AD_LOCKED, memory_order_acquire);
+	if (__builtin_expect(old == 0, 1))
 		return;
-	}
-	ad_lock_slow(m, t);
+	/* Held.  The exchange may have cleared WAITERS (and a SPIN mark):
+	 * this thread then owes the sleepers their wake-up, and will take
+	 * the lock with WAITERS set. */
+	ad_lock_slow(m, tctx, old & AD_WAITERS);
 }
 
 static bool ad_trylock(void *obj, void *tctx)
 {
 	struct sl_adaptive *m = obj;
-	struct ad_tctx *t = tctx;
 	uint32_t expected = 0;
 
-	/* acquire: pairs with the release exchange in ad_unlock */
-	if (!atomic_compare_exchange_strong_explicit(&m->word, &expected,
-						     ad_next(t),
-						     memory_order_acquire,
-						     memory_order_relaxed))
-		return false;
-	ad_acquired(t);
-	return true;
+	(void)tctx;
+	/* acquire: pairs with the release in ad_unlock; a CAS, as a failed
+	 * try must not clear WAITERS */
+	return atomic_compare_exchange_strong_explicit(&m->word, &expected,
+						       AD_LOCKED,
+						       memory_order_acquire,
+						       memory_order_relaxed);
 }
 
 /* Fold a sampled hold into the estimate (the owner alone writes it). */
@@ -451,24 +699,42 @@ static void ad_sample(struct sl_adaptive *m, struct ad_tctx *t)
 	int64_t est = (int64_t)atomic_load_explicit(&m->hold_est,
 						    memory_order_relaxed);
 
-	t->t0 = 0;
 	if (d > m->sample_max_ticks)
 		d = m->sample_max_ticks;
 	est += ((int64_t)d - est) / 8;
 	atomic_store_explicit(&m->hold_est, (uint64_t)est, memory_order_relaxed);
 }
 
-static void ad_unlock(void *obj, void *tctx)
+/* The exchange release: finish a timed hold's sample, then release and
+ * wake a sleeper if WAITERS was set. */
+static __attribute__((noinline)) void ad_release(struct sl_adaptive *m,
+						 struct ad_tctx *t)
 {
-	struct sl_adaptive *m = obj;
-	struct ad_tctx *t = tctx;
-
-	if (__builtin_expect(t->t0 != 0, 0))
-		ad_sample(m, t);
+	if (t->t0 != 0) {
+		/* A thread whose exchange found the lock held clears TIMED;
+		 * t0 is then stale and the hold goes unsampled. */
+		if (atomic_load_explicit(&m->word, memory_order_relaxed) &
+		    AD_TIMED)
+			ad_sample(m, t);
+		t->t0 = 0;
+	}
+#if AD_RSEQ
+	if (atomic_load_explicit(&m->mode, memory_order_relaxed) == AD_MODE_SLOW)
+		ad_count_calm(m);
+#endif
 	/* release: publishes the section to the next acquirer */
 	if (atomic_exchange_explicit(&m->word, 0, memory_order_release) &
 	    AD_WAITERS)
 		sl_futex_wake(&m->word, 1);
+}
+
+static void ad_unlock(void *obj, void *tctx)
+{
+#if AD_RSEQ
+	if (__builtin_expect(ad_release_fast(obj), 1))
+		return;
+#endif
+	ad_release(obj, tctx);
 }
 
 static int ad_check(void *obj, struct sl_err *err)
@@ -479,9 +745,10 @@ static int ad_check(void *obj, struct sl_err *err)
 
 	if (w != 0)
 		return sl_err_set(err, -EPROTO,
-				  "adaptive word is 0x%x (owner TID %u%s) after every thread stopped (expected 0, free)",
-				  w, w & AD_TID_MASK,
-				  w & AD_WAITERS ? ", waiters" : "");
+				  "adaptive word is 0x%x (%s%s%s) after every thread stopped (expected 0, free)",
+				  w, w & AD_LOCKED ? "locked" : "not locked",
+				  w & AD_WAITERS ? ", waiters" : "",
+				  w & AD_SPIN ? ", spin mark" : "");
 	if (sp != 0)
 		return sl_err_set(err, -EPROTO,
 				  "adaptive counts %u spinners after every thread stopped",

@@ -562,6 +562,81 @@ static void test_adaptive_regimes(void **state)
 	}
 }
 
+/* adaptive releases with a plain store while nobody sleeps and with an
+ * exchange once someone has: a thread that parks behind a holder in the
+ * plain-store mode must still be woken by that holder's release.  Each
+ * round first returns the lock to that mode (uncontended holds, more than
+ * the 1024 it waits before trying the plain store again), then parks a
+ * thread behind a held lock and releases it. */
+struct park_run {
+	const struct sl_prim *prim;
+	void *obj;
+	_Atomic pid_t tid;
+	_Atomic int done;
+	unsigned inside; /* under the lock */
+};
+
+static void *park_behind(void *arg)
+{
+	struct park_run *r = arg;
+	void *t = new_tctx(r->prim, r->obj);
+
+	/* release: the main thread reads the tid, nothing else */
+	atomic_store_explicit(&r->tid, gettid(), memory_order_release);
+	r->prim->lock.lock(r->obj, t);
+	r->inside++;
+	r->prim->lock.unlock(r->obj, t);
+	free_tctx(r->prim, r->obj, t);
+	atomic_store_explicit(&r->done, 1, memory_order_release);
+	return NULL;
+}
+
+static void test_adaptive_wakes_sleeper_in_every_release_mode(void **state)
+{
+	const unsigned rounds = 5;
+	struct park_run r = { .prim = sl_prim_find("adaptive") };
+	const struct sl_lock_ops *ops;
+	struct sl_err err;
+	void *t;
+
+	(void)state;
+	assert_non_null(r.prim);
+	ops = &r.prim->lock;
+	r.obj = new_obj(r.prim, 2);
+	t = new_tctx(r.prim, r.obj);
+	for (unsigned round = 0; round < rounds; round++) {
+		pthread_t th;
+		pid_t tid;
+
+		for (int i = 0; i < 4096; i++) {
+			ops->lock(r.obj, t);
+			ops->unlock(r.obj, t);
+		}
+		ops->lock(r.obj, t);
+		atomic_store_explicit(&r.tid, 0, memory_order_relaxed);
+		atomic_store_explicit(&r.done, 0, memory_order_relaxed);
+		assert_int_equal(pthread_create(&th, NULL, park_behind, &r), 0);
+		while (!(tid = atomic_load_explicit(&r.tid, memory_order_acquire)))
+			sl_sleep_ns(100 * SL_NS_PER_US, NULL);
+		if (!wait_asleep(tid))
+			fail_msg("round %u: the waiter did not go to sleep behind the held lock",
+				 round);
+		ops->unlock(r.obj, t);
+		for (int i = 0; i < 5000 &&
+				!atomic_load_explicit(&r.done, memory_order_acquire);
+		     i++)
+			sl_sleep_ns(2 * SL_NS_PER_MS, NULL);
+		if (!atomic_load_explicit(&r.done, memory_order_acquire))
+			fail_msg("round %u: the sleeper was still asleep 10 s after the release (lost wake-up)",
+				 round);
+		pthread_join(th, NULL);
+	}
+	assert_int_equal(r.inside, rounds);
+	assert_int_equal(r.prim->check(r.obj, &err), 0);
+	free_tctx(r.prim, r.obj, t);
+	free_obj(r.prim, r.obj);
+}
+
 /* A spin-then-park lock whose spin phase takes a free lock with a load and
  * a separate store: two spinners can both see it free. */
 static void bad_lock(void *obj, void *tctx)
@@ -631,6 +706,7 @@ int main(void)
 		cmocka_unit_test(test_pi_word_holds_owner_tid),
 		cmocka_unit_test(test_sleeping_locks_through_runner),
 		cmocka_unit_test(test_adaptive_regimes),
+		cmocka_unit_test(test_adaptive_wakes_sleeper_in_every_release_mode),
 		cmocka_unit_test(test_runner_catches_bad_spin_phase),
 	};
 
