@@ -14,15 +14,14 @@
  * An exchange that finds the lock held has overwritten its WAITERS and SPIN
  * bits with plain LOCKED.  SPIN is only a hint; WAITERS is taken over: that
  * thread, which has seen it, takes the lock with WAITERS set once it gets
- * it, so the sleepers are still woken (Drepper's "Futexes Are Tricky",
- * mutex2, argues the same for its exchange).  trylock uses a CAS: a failed
- * try must not clear WAITERS.
+ * it, and its release wakes a sleeper as the cleared bit's would have.
+ * trylock uses a CAS: a failed try must not clear WAITERS.
  * One acquisition in AD_SAMPLE made on the contended path times its hold
  * with a cheap clock (the TSC on x86, CNTVCT on arm64, CLOCK_MONOTONIC
  * elsewhere) and folds it into `hold_est`, an exponentially weighted moving
  * average (weight 1/8) of the critical section's length, kept in the word's
  * line.  Only contended acquisitions are sampled: the estimate matters only
- * to spinners, and where there are none it costs nothing to keep.
+ * to spinners, and sampling uncontended ones would cost the fast path.
  *
  * Policy for a thread that finds the lock held:
  *   1. If the estimated hold exceeds AD_LONG_HOLD_NS (eight times the cost
@@ -32,11 +31,10 @@
  *   2. Otherwise poll the word, the pause between reads doubling from
  *      AD_PAUSE_MIN (waited once before the first read, except by a thread
  *      just woken) up to AD_PAUSE_MAX, as spin-ttas does: a spinner that
- *      polls less often
- *      leaves the line with a running owner, which can then release and
- *      retake it without a transfer (2 threads, empty sections: with a cap
- *      of 64 pauses adaptive ran at 0.6-0.7 of spin-ttas's rate, with 1024
- *      at parity).  Stop and park when:
+ *      polls less often leaves the line with a running owner, which can
+ *      then release and retake it without a transfer (2 threads, empty
+ *      sections: with a cap of 64 pauses adaptive ran at 0.6-0.7 of
+ *      spin-ttas's rate, with 1024 at 0.8-1.0).  Stop and park when:
  *      - WAITERS is set: others already sleep, so the lock has more takers
  *        than it can serve by spinning; queue behind them;
  *      - the same hold has lasted longer than the budget since the spinner
