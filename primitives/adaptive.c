@@ -448,7 +448,6 @@ static void ad_thread_init(void *obj, void *tctx)
 	cpu_set_t set;
 
 	(void)tctx;
-
 #if AD_RSEQ
 	/* A thread without an rseq area would run the FAST release
 	 * unprotected: the lock keeps to the exchange from now on. */
@@ -549,7 +548,7 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters,
 		uint32_t s = atomic_load_explicit(&m->word, memory_order_relaxed);
 
 		if (s == 0) {
-			/* acquire: pairs with the release exchange in ad_unlock */
+			/* acquire: pairs with the release in ad_unlock */
 			if (atomic_compare_exchange_strong_explicit(
 				    &m->word, &s, AD_LOCKED | waiters,
 				    memory_order_acquire, memory_order_relaxed)) {
@@ -611,8 +610,8 @@ static bool ad_park(struct sl_adaptive *m, struct ad_tctx *t)
 
 	for (;;) {
 		if (s == 0) {
-			/* acquire: pairs with the release exchange in
-			 * ad_unlock.  WAITERS: others may still sleep. */
+			/* acquire: pairs with the release in ad_unlock.
+			 * WAITERS: others may still sleep. */
 			if (atomic_compare_exchange_weak_explicit(
 				    &m->word, &s, AD_LOCKED | AD_WAITERS,
 				    memory_order_acquire, memory_order_relaxed)) {
