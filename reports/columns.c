@@ -6,11 +6,11 @@
  */
 #include "reports/csvread.h"
 #include "reports/report.h"
+#include "util/text.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,18 +40,6 @@ const struct sl_column *sl_column_at(size_t i)
 	return i < COL_COUNT_ ? &columns[i] : NULL;
 }
 
-static void put(char *buf, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void put(char *buf, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, n, fmt, ap);
-	va_end(ap);
-}
-
 /* Text field with RFC 4180 quoting when it holds a separator, a quote or a
  * line break; anything else goes out as it is. */
 static void put_text(char *buf, size_t n, const char *s)
@@ -61,7 +49,7 @@ static void put_text(char *buf, size_t n, const char *s)
 	if (!s)
 		s = "";
 	if (!strpbrk(s, ",\"\r\n")) {
-		put(buf, n, "%s", s);
+		sl_textf(buf, n, "%s", s);
 		return;
 	}
 	/* Leave room for the closing quote and the terminator. */
@@ -90,7 +78,7 @@ static void put_num(char *buf, size_t n, const char *fmt, double v)
 		buf[0] = '\0';
 		return;
 	}
-	put(buf, n, fmt, v);
+	sl_textf(buf, n, fmt, v);
 }
 
 /* Throughput keeps one decimal, enough at any realistic rate, except
@@ -176,7 +164,7 @@ static void put_share(char *buf, size_t n, const struct sl_handoff *h,
 		if (i != SL_PU_UNKNOWN)
 			placed += h->where[i];
 	if (placed)
-		put(buf, n, "%.1f", 100.0 * (double)h->where[d] / (double)placed);
+		sl_textf(buf, n, "%.1f", 100.0 * (double)h->where[d] / (double)placed);
 }
 
 /* The columns that exist only for a completed measurement. */
@@ -240,19 +228,19 @@ void sl_column_format(size_t i, const struct sl_row *row, char *buf, size_t n)
 		put_text(buf, n, pt->prim ? pt->prim->name : "");
 		break;
 	case COL_threads:
-		put(buf, n, "%u", pt->threads);
+		sl_textf(buf, n, "%u", pt->threads);
 		break;
 	case COL_rep:
-		put(buf, n, "%u", pt->rep);
+		sl_textf(buf, n, "%u", pt->rep);
 		break;
 	case COL_status:
 		put_text(buf, n, sl_status_name(res->status));
 		break;
 	case COL_duration_s:
-		put(buf, n, "%.6f", (double)res->window_ns / 1e9);
+		sl_textf(buf, n, "%.6f", (double)res->window_ns / 1e9);
 		break;
 	case COL_ops:
-		put(buf, n, "%" PRIu64, res->ops);
+		sl_textf(buf, n, "%" PRIu64, res->ops);
 		break;
 	case COL_ops_per_sec:
 		put_rate(buf, n, res->ops_per_sec);
@@ -264,10 +252,10 @@ void sl_column_format(size_t i, const struct sl_row *row, char *buf, size_t n)
 		put_num(buf, n, "%.4f", res->fairness);
 		break;
 	case COL_min_thread_ops:
-		put(buf, n, "%" PRIu64, res->min_thread_ops);
+		sl_textf(buf, n, "%" PRIu64, res->min_thread_ops);
 		break;
 	case COL_max_thread_ops:
-		put(buf, n, "%" PRIu64, res->max_thread_ops);
+		sl_textf(buf, n, "%" PRIu64, res->max_thread_ops);
 		break;
 	case COL_pin:
 		put_text(buf, n, pt->pin ? pt->pin->text : "");
@@ -276,48 +264,48 @@ void sl_column_format(size_t i, const struct sl_row *row, char *buf, size_t n)
 		put_cpus(buf, n, res);
 		break;
 	case COL_oversubscribed:
-		put(buf, n, "%d", res->oversubscribed ? 1 : 0);
+		sl_textf(buf, n, "%d", res->oversubscribed ? 1 : 0);
 		break;
 	case COL_cs_ns:
-		put(buf, n, "%" PRIu64, pt->cs_ns);
+		sl_textf(buf, n, "%" PRIu64, pt->cs_ns);
 		break;
 	case COL_think_ns:
-		put(buf, n, "%" PRIu64, pt->think_ns);
+		sl_textf(buf, n, "%" PRIu64, pt->think_ns);
 		break;
 	case COL_cs_lines:
-		put(buf, n, "%u", pt->cs_lines);
+		sl_textf(buf, n, "%u", pt->cs_lines);
 		break;
 	case COL_locks:
-		put(buf, n, "%u", pt->locks);
+		sl_textf(buf, n, "%u", pt->locks);
 		break;
 	case COL_read_pct:
 		if (pt->prim->kind == SL_KIND_RWLOCK || pt->prim->kind == SL_KIND_RCU)
-			put(buf, n, "%u", pt->read_pct);
+			sl_textf(buf, n, "%u", pt->read_pct);
 		break;
 	case COL_writers:
 		if (pt->prim->kind == SL_KIND_RWLOCK || pt->prim->kind == SL_KIND_RCU)
-			put(buf, n, "%u", pt->writers);
+			sl_textf(buf, n, "%u", pt->writers);
 		break;
 	case COL_producers:
 		if (pt->prim->kind == SL_KIND_CONDVAR || pt->prim->kind == SL_KIND_QUEUE ||
 		    pt->prim->kind == SL_KIND_WORKQUEUE)
-			put(buf, n, "%u", pt->producers);
+			sl_textf(buf, n, "%u", pt->producers);
 		break;
 	case COL_consumers:
 		if (pt->prim->kind == SL_KIND_CONDVAR || pt->prim->kind == SL_KIND_QUEUE ||
 		    pt->prim->kind == SL_KIND_WORKQUEUE)
-			put(buf, n, "%u", pt->consumers);
+			sl_textf(buf, n, "%u", pt->consumers);
 		break;
 	case COL_capacity:
 		if (pt->prim->kind == SL_KIND_CONDVAR || pt->prim->kind == SL_KIND_QUEUE)
-			put(buf, n, "%u", pt->capacity);
+			sl_textf(buf, n, "%u", pt->capacity);
 		break;
 	case COL_permits:
 		if (pt->prim->kind == SL_KIND_SEM)
-			put(buf, n, "%u", pt->permits);
+			sl_textf(buf, n, "%u", pt->permits);
 		break;
 	case COL_warmup_s:
-		put(buf, n, "%.6f", (double)pt->warmup_ns / 1e9);
+		sl_textf(buf, n, "%.6f", (double)pt->warmup_ns / 1e9);
 		break;
 	case COL_cycles_per_op:
 		put_per_op(buf, n, row, "cycles");
@@ -335,21 +323,21 @@ void sl_column_format(size_t i, const struct sl_row *row, char *buf, size_t n)
 		put_num(buf, n, "%.0f", counter_value(row, "cpu-migrations"));
 		break;
 	case COL_vol_ctx_switches:
-		put(buf, n, "%ld", res->vol_cs);
+		sl_textf(buf, n, "%ld", res->vol_cs);
 		break;
 	case COL_invol_ctx_switches:
-		put(buf, n, "%ld", res->invol_cs);
+		sl_textf(buf, n, "%ld", res->invol_cs);
 		break;
 	case COL_cpu_s:
 		put_num(buf, n, "%.6f", res->cpu_s);
 		break;
 	case COL_latency_period:
 		if (pt->lat_period)
-			put(buf, n, "%u", pt->lat_period);
+			sl_textf(buf, n, "%u", pt->lat_period);
 		break;
 	case COL_lat_samples:
 		if (res->lat)
-			put(buf, n, "%" PRIu64, res->lat->count);
+			sl_textf(buf, n, "%" PRIu64, res->lat->count);
 		break;
 	case COL_lat_p50_ns:
 		put_quantile(buf, n, res->lat, 0.5);
@@ -373,7 +361,7 @@ void sl_column_format(size_t i, const struct sl_row *row, char *buf, size_t n)
 	case COL_handoff_samples:
 		if (res->handoff && pt->prim && pt->prim->kind == SL_KIND_LOCK &&
 		    !(pt->prim->flags & SL_PRIM_NO_EXCLUSION))
-			put(buf, n, "%" PRIu64, res->handoff->hist.count);
+			sl_textf(buf, n, "%" PRIu64, res->handoff->hist.count);
 		break;
 	case COL_handoff_p50_ns:
 		put_quantile(buf, n, res->handoff ? &res->handoff->hist : NULL, 0.5);

@@ -26,6 +26,7 @@
 #include "counters/counters.h"
 #include "pinning/pin.h"
 #include "util/fs.h"
+#include "util/text.h"
 
 #define UNKNOWN "unknown"
 #define NOT_PROBED "not probed (facts read from another root)"
@@ -49,34 +50,6 @@ static void set_text(char *dst, size_t n, const char *s)
 		len = n - 1;
 	memcpy(dst, s, len);
 	dst[len] = '\0';
-}
-
-/* Formatted set_text: display text, so a value too long for its field is
- * cut rather than refused. */
-static void set_textf(char *dst, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_textf(char *dst, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(dst, n, fmt, ap);
-	va_end(ap);
-}
-
-/* set_textf after what buf already holds. */
-static void append(char *buf, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t n, const char *fmt, ...)
-{
-	size_t len = strlen(buf);
-	va_list ap;
-
-	if (len + 1 >= n)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + len, n - len, fmt, ap);
-	va_end(ap);
 }
 
 /* Drop trailing blanks and newlines in place. */
@@ -568,7 +541,7 @@ static void bracketed(const char *s, char *out, size_t n)
 	const char *open = strchr(s, '['), *close = open ? strchr(open, ']') : NULL;
 
 	if (open && close)
-		set_textf(out, n, "%.*s", (int)(close - open - 1), open + 1);
+		sl_textf(out, n, "%.*s", (int)(close - open - 1), open + 1);
 	else
 		set_text(out, n, s);
 }
@@ -735,7 +708,7 @@ static void read_quota(const struct reader *r, struct sl_env *e)
 		return;
 	e->quota_cpus = cpus;
 	if (cpus > 0)
-		set_textf(e->cpu_quota, sizeof(e->cpu_quota), "%.2f CPUs (%s)", cpus, how);
+		sl_textf(e->cpu_quota, sizeof(e->cpu_quota), "%.2f CPUs (%s)", cpus, how);
 	else
 		set_text(e->cpu_quota, sizeof(e->cpu_quota), "none");
 }
@@ -899,21 +872,21 @@ static void read_virtualisation(const struct reader *r, const struct cpuinfo *ci
 		for (size_t i = 0; i < sizeof(cpuid_vendors) / sizeof(cpuid_vendors[0]); i++)
 			if (strcmp(sig, cpuid_vendors[i].signature) == 0)
 				name = cpuid_vendors[i].vendor;
-		append(evidence, sizeof(evidence), "cpuid '%s'", sig);
+		sl_appendf(evidence, sizeof(evidence), "cpuid '%s'", sig);
 	} else if (bit == SL_ENV_NO) {
 		absent = true;
 	}
 
 	if (ci->hv_flag == SL_ENV_YES) {
 		present = true;
-		append(evidence, sizeof(evidence), "%scpuinfo flag", evidence[0] ? ", " : "");
+		sl_appendf(evidence, sizeof(evidence), "%scpuinfo flag", evidence[0] ? ", " : "");
 	} else if (ci->hv_flag == SL_ENV_NO) {
 		absent = true;
 	}
 
 	if (read_line(r, sys_type, sizeof(sys_type), "/sys/hypervisor/type") && sys_type[0]) {
 		present = true;
-		append(evidence, sizeof(evidence), "%s/sys/hypervisor/type '%s'",
+		sl_appendf(evidence, sizeof(evidence), "%s/sys/hypervisor/type '%s'",
 		       evidence[0] ? ", " : "", sys_type);
 		if (!name)
 			name = strcmp(sys_type, "xen") == 0 ? "Xen" : sys_type;
@@ -929,7 +902,7 @@ static void read_virtualisation(const struct reader *r, const struct cpuinfo *ci
 		}
 	if (dmi_name) {
 		present = true;
-		append(evidence, sizeof(evidence), "%sDMI '%.60s'", evidence[0] ? ", " : "", dmi);
+		sl_appendf(evidence, sizeof(evidence), "%sDMI '%.60s'", evidence[0] ? ", " : "", dmi);
 		if (!name)
 			name = dmi_name;
 	}
@@ -938,7 +911,7 @@ static void read_virtualisation(const struct reader *r, const struct cpuinfo *ci
 	if (present) {
 		e->hypervisor = SL_ENV_YES;
 		set_text(e->hv_vendor, sizeof(e->hv_vendor), name ? name : "unknown vendor");
-		set_textf(e->hypervisor_text, sizeof(e->hypervisor_text), "%s (%s)", e->hv_vendor, evidence);
+		sl_textf(e->hypervisor_text, sizeof(e->hypervisor_text), "%s (%s)", e->hv_vendor, evidence);
 	} else if (absent) {
 		e->hypervisor = SL_ENV_NO;
 		set_text(e->hypervisor_text, sizeof(e->hypervisor_text), "none detected");

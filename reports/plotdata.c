@@ -5,10 +5,10 @@
  */
 #include "reports/plotdata.h"
 #include "reports/report.h"
+#include "util/text.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,22 +181,6 @@ static const char *common_value(const struct sl_csvdata *d, int col,
 	return common_value_of(d, col, refs, n, NULL);
 }
 
-/* Append to buf, keeping it terminated when it fills. */
-static void append(char *buf, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void append(char *buf, size_t n, const char *fmt, ...)
-{
-	size_t used = strlen(buf);
-	va_list ap;
-
-	if (used + 1 >= n)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + used, n - used, fmt, ap);
-	va_end(ap);
-}
-
 /* "window 1 s, warm-up 0.2 s": the measured window over the ok rows, the
  * warm-up if shared.  A window never ends before the one asked for but
  * may overrun it a little, so the shortest stands for all when they are
@@ -226,16 +210,16 @@ static void describe_window(const struct sl_csvdata *d, const struct ref *refs,
 		snprintf(a, sizeof(a), "%.2g", lo);
 		snprintf(b, sizeof(b), "%.2g", hi);
 		if (hi < lo * 1.2)
-			append(buf, len, "window %s s", a);
+			sl_appendf(buf, len, "window %s s", a);
 		else
-			append(buf, len, "window %s to %s s", a, b);
+			sl_appendf(buf, len, "window %s to %s s", a, b);
 	}
 	if (warm) {
 		char *end;
 		double w = strtod(warm, &end);
 
 		if (end != warm && !*end && isfinite(w))
-			append(buf, len, "%swarm-up %g s", buf[0] ? ", " : "", w);
+			sl_appendf(buf, len, "%swarm-up %g s", buf[0] ? ", " : "", w);
 	}
 }
 
@@ -360,7 +344,7 @@ int sl_plot_group(const struct sl_csvdata *d, struct sl_plot_groups *g,
 
 		if (col >= 0 && varies_at_fixed_threads(d, prim_col, col, refs, nrefs)) {
 			vary[nvary++] = col;
-			append(g->varying, sizeof(g->varying), "%s%s",
+			sl_appendf(g->varying, sizeof(g->varying), "%s%s",
 			       g->varying[0] ? ", " : "", param_cols[p]);
 		}
 	}
@@ -464,7 +448,7 @@ int sl_plot_group(const struct sl_csvdata *d, struct sl_plot_groups *g,
 		 * figure in the chart belongs to one of them alone. */
 		common_value_of(d, sl_csv_column(d, "host"), refs, nrefs, &several_hosts);
 		if (several_hosts) {
-			append(g->machine, sizeof(g->machine), "several hosts");
+			sl_appendf(g->machine, sizeof(g->machine), "several hosts");
 			sep = ", ";
 		}
 		for (size_t p = first_machine_col; p < nparams; p++) {
@@ -472,7 +456,7 @@ int sl_plot_group(const struct sl_csvdata *d, struct sl_plot_groups *g,
 
 			if (!v)
 				continue;
-			append(g->machine, sizeof(g->machine), "%s%s%s", sep,
+			sl_appendf(g->machine, sizeof(g->machine), "%s%s%s", sep,
 			       prefix[p - first_machine_col], v);
 			sep = p == first_machine_col ? ": " : ", ";
 		}
@@ -490,7 +474,7 @@ int sl_plot_group(const struct sl_csvdata *d, struct sl_plot_groups *g,
 			v = varying ? NULL : common_value(d, col, refs, nrefs);
 			if (!v)
 				continue;
-			append(g->params, sizeof(g->params), "%s%s=%s", sep,
+			sl_appendf(g->params, sizeof(g->params), "%s%s=%s", sep,
 			       param_cols[p], v);
 			sep = ", ";
 		}
