@@ -339,9 +339,18 @@ static void ad_enter_slow(struct sl_adaptive *m)
  * signature glibc registered (RSEQ_SIG, 0x53053053 on x86).  The plain
  * store is a release on x86 (TSO), and the "memory" clobber keeps the
  * compiler from sinking the critical section below it.  true: released.
+ * The sequence reads the word's line before it writes it; when a thread
+ * whose exchange failed has just taken the line, that read brings it back
+ * shared and the store must then upgrade it: two transfers where a plain
+ * store's one would do.  PREFETCHW asks for the line in exclusive state
+ * before the reads (a no-op on x86-64 processors without it), so the reads
+ * and the store hit: 2 threads, empty sections, 0.94-0.99 of spin-ttas's
+ * rate against 0.89-0.91 without it (three series of 10-12 alternations of
+ * two builds identical but for this instruction and a nop of its size).
  */
 static inline bool ad_release_fast(struct sl_adaptive *m)
 {
+	__asm__ __volatile__("prefetchw %0" : : "m"(m->word));
 	__asm__ goto(".pushsection __rseq_cs, \"aw\"\n\t"
 		     ".balign 32\n\t"
 		     "3:\n\t"
