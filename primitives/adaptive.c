@@ -120,28 +120,36 @@
  * carried WAITERS) together with the fence above.
  *
  * Measured on a 2-vCPU KVM guest (AMD EPYC, PAUSE ~25 ns), --counters none.
- * The host's other work moves these rates by up to 30% between invocations
- * and shifts the two-thread regimes from one mode to another, so each figure
- * is the median over 5-9 invocations of the median of rep-by-rep ratios
- * within one (3 interleaved repetitions of 200 ms), with the range over the
- * invocations:
+ * The host's other work moves these rates by up to 30% between invocations,
+ * so each figure is the median over 5-12 invocations of the median of
+ * rep-by-rep ratios within one (3 interleaved repetitions of 200 ms), with
+ * the range over the invocations.  The host also switches the two vCPUs
+ * between two states for minutes at a time: in one spin-ttas's pair runs at
+ * 170-210M ops/s, nearly a lone thread's rate, in the other at 125-165M;
+ * two-thread figures are given per state ("fast", "slow") where they differ.
  *   empty sections, `bench adaptive,spin-ttas,spin-tas,mutex --threads 1,2`:
- *     1 thread:  210M ops/s; 1.07 of spin-ttas (0.89-1.14), 1.02 of
- *                spin-tas, 1.12 of mutex (the CAS-and-exchange version of
- *                this lock ran at 0.75-0.8 of spin-ttas)
- *     2 threads: 130-154M; 0.85-0.87 of spin-ttas (0.78-1.05), 3.0 of
- *                spin-tas, 1.45-1.55 of mutex
+ *     1 thread:  210M ops/s; 1.05 of spin-ttas (0.90-1.13), 1.09 of mutex
+ *                (the CAS-and-exchange version of this lock ran at 0.75-0.8
+ *                of spin-ttas)
+ *     2 threads: slow state 0.95 and 1.10 of spin-ttas (two series, 0.84-
+ *                1.25); fast state 0.81-0.82; 1.6-1.9 of mutex, 4 of spin-tas
  *   the same with --cs-ns 50:
- *     1 thread:  1.01 of spin-ttas (0.93-1.09), 0.98 of mutex
- *     2 threads: 0.88-0.93 of spin-ttas (0.76-1.13), 1.30 of spin-tas,
- *                1.02-1.22 of mutex
- *   threads far beyond CPUs, `--threads 16`: empty sections 1.57 of mutex
- *     (1.12-1.78); --cs-ns 50 1.01 (0.67-1.09)
- *   long sections, `--threads 2,16 --cs-ns 10000`: 0.99 / 1.08 of mutex
- *     (0.90-1.43 / 0.88-1.34); 1.45 / 1.02 of pthread-adaptive
- * Two threads with empty sections is spin-ttas's best case: its waiter backs
- * off so far that the pair runs at nearly a lone thread's rate (154-183M
- * against about 205M).
+ *     1 thread:  0.99 of spin-ttas (0.97-1.00), 1.00 of mutex
+ *     2 threads: slow 0.99-1.00 of spin-ttas, fast 0.93-0.94; 1.0 of mutex
+ *   threads far beyond CPUs, `--threads 16`: empty sections 1.30 of mutex
+ *     (1.09-1.94), 3.3 of pthread-adaptive; --cs-ns 50 0.97 (0.80-1.09)
+ *   long sections, `--threads 2,16 --cs-ns 10000`: 1.03 / 0.96 of mutex
+ *     (0.85-1.11 / 0.81-1.11); 1.30 / 0.96 of pthread-adaptive
+ * Two threads with empty sections in the fast state is spin-ttas's best
+ * case, and the one goal this lock misses there.  What is left is the
+ * spinner's cadence: its second poll comes 4 pauses after the first, where
+ * spin-ttas's comes 8 after; matching spin-ttas gained 6% there but lost
+ * up to 20% with 50-200 ns sections and as much think time, where the
+ * earlier poll catches the end of the hold (one binary, the two cadences
+ * alternated).  Parking costs too: with the per-hold budget off, the 100-200
+ * parks a second that the host's preemptions of the owner cause were gone
+ * and the pair ran 5-9% faster; the budget stays, as it is what stops a
+ * spinner from burning a CPU while the owner is not running.
  */
 #include <errno.h>
 #include <sched.h>
