@@ -26,7 +26,7 @@ struct bench_conf {
 	uint64_t read_pct, writers, producers, consumers, capacity, permits;
 	uint64_t latency_period, timeline_ns;
 	bool latency;
-	const char *pin, *counters, *csv, *plot, *timeline_csv;
+	const char *pin, *counters, *csv, *plot, *timeline_csv, *baseline;
 	bool quiet, help;
 };
 
@@ -200,6 +200,8 @@ int cmd_bench(int argc, char **argv)
 		  "also record every thread's ops per interval of TIME inside the window" },
 		{ "timeline-csv", 0, SL_OPT_STRING, &c.timeline_csv, 0, 0, "FILE",
 		  "with --timeline: its CSV (default: beside --csv FILE, as FILE.timeline.csv)" },
+		{ "baseline", 'b', SL_OPT_STRING, &c.baseline, 0, 0, "PRIMITIVE",
+		  "add a column: each line's ops/s over PRIMITIVE's (one of those run), paired by repetition" },
 		{ "stall-timeout", 0, SL_OPT_DURATION, &c.stall_timeout_ns,
 		  10 * SL_NS_PER_MS, 3600 * SL_NS_PER_SEC, "TIME",
 		  "threads still inside an op this long after the stop signal are stuck" },
@@ -232,6 +234,8 @@ int cmd_bench(int argc, char **argv)
 			return sl_usage_error("bench", err.msg);
 	if (g.nprims == 0)
 		return sl_usage_error("bench", "which primitive? (e.g. 'synclab bench mutex'; see 'synclab list')");
+	if (c.baseline && !(c.baseline = sl_grid_prim_named(&g, c.baseline, &err)))
+		return sl_usage_error("bench", err.msg);
 	if (sl_pin_parse(c.pin, &s.pin, &err) < 0 ||
 	    (c.csv && sl_check_output_file("--csv", c.csv, &err) < 0) ||
 	    (c.plot && sl_check_output_dir("--plot", c.plot, &err) < 0))
@@ -339,7 +343,7 @@ int cmd_bench(int argc, char **argv)
 	if (done && !(c.quiet && table_out == stderr)) {
 		if (info)
 			fputc('\n', info);
-		sl_table_print(table_out, rows, done, &s.counters);
+		sl_table_print(table_out, rows, done, &s.counters, c.baseline);
 		fflush(table_out);
 	}
 	if (c.plot && done && status != SL_EXIT_INTERRUPTED) {

@@ -71,7 +71,7 @@ static const struct preset presets[] = {
 #define NPRESETS (sizeof(presets) / sizeof(presets[0]))
 
 struct sweep_conf {
-	const char *prims, *preset, *out, *pin, *counters;
+	const char *prims, *preset, *out, *pin, *counters, *baseline;
 	struct sl_ulist threads;               /* n == 0: not given */
 	struct sl_ulist dial[SL_DIAL_COUNT_];  /* n == 0: not given */
 	uint64_t duration_ns, warmup_ns, stall_timeout_ns, repeat;
@@ -597,7 +597,8 @@ static int sweep_finished(void *arg, const struct sl_plan *plan, size_t i,
 /* The table: one per setting of the varied dials, since the table's lines
  * are (primitive, threads) over repetitions. */
 static void print_tables(FILE *f, const struct sl_grid *g, const struct sl_row *rows,
-			 size_t n, const struct sl_counter_set *counters)
+			 size_t n, const struct sl_counter_set *counters,
+			 const char *baseline)
 {
 	struct sl_row *sel = calloc(n ? n : 1, sizeof(*sel));
 	bool *shown = calloc(n ? n : 1, sizeof(*shown));
@@ -626,7 +627,7 @@ static void print_tables(FILE *f, const struct sl_grid *g, const struct sl_row *
 		if (groups++ || key[0])
 			fprintf(f, "%s== %s\n", groups > 1 ? "\n" : "",
 				key[0] ? key : "primitives the varied dials do not apply to");
-		sl_table_print(f, sel, m, counters);
+		sl_table_print(f, sel, m, counters, baseline);
 	}
 out:
 	free(sel);
@@ -784,6 +785,8 @@ int cmd_sweep(int argc, char **argv)
 		"complete the sweep in --out DIR: run only points without an ok row" };
 	opts[no++] = (struct sl_opt){ "dry-run", 'n', SL_OPT_FLAG, &c.dry_run, 0, 0, NULL,
 		"print the plan and its estimated time; measure nothing (only the short timing probe)" };
+	opts[no++] = (struct sl_opt){ "baseline", 'b', SL_OPT_STRING, &c.baseline, 0, 0, "PRIMITIVE",
+		"add a column to the tables: each line's ops/s over PRIMITIVE's (one of those run), paired by repetition" };
 	opts[no++] = (struct sl_opt){ "stall-timeout", 0, SL_OPT_DURATION, &c.stall_timeout_ns,
 		10 * SL_NS_PER_MS, 3600 * SL_NS_PER_SEC, "TIME",
 		"watchdog: threads still inside an op this long after the stop signal are stuck" };
@@ -832,6 +835,8 @@ int cmd_sweep(int argc, char **argv)
 	}
 	if (g.nprims == 0)
 		return sl_usage_error("sweep", "which primitives? (accepted: --prims LIST or --preset NAME; see 'synclab list')");
+	if (c.baseline && !(c.baseline = sl_grid_prim_named(&g, c.baseline, &err)))
+		return sl_usage_error("sweep", err.msg);
 	for (int d = 0; d < SL_DIAL_COUNT_; d++) {
 		const struct sl_dial_info *di = sl_dial_info((enum sl_dial)d);
 
@@ -1046,7 +1051,7 @@ int cmd_sweep(int argc, char **argv)
 	if (nrows) {
 		if (info)
 			fputc('\n', info);
-		print_tables(stdout, &g, rows, nrows, &s.counters);
+		print_tables(stdout, &g, rows, nrows, &s.counters, c.baseline);
 		fflush(stdout);
 	}
 	if (status == SL_EXIT_INTERRUPTED) {

@@ -137,9 +137,11 @@ int sl_summary_write_csvdata(const char *path, const struct sl_csvdata *d,
  * 95% confidence interval of the mean and the standard deviation (both in %
  * of the mean), min..max, ns/op, fairness, per-thread min/max ops and
  * counters per op (a not supported counter shows as "n/s").  Units in the
- * header. */
+ * header.  With a baseline (a primitive's name, or NULL for none), a "vs"
+ * column gives each line's ops/s over the baseline's, paired by thread
+ * count and repetition, median over repetitions. */
 void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
-		    const struct sl_counter_set *counters);
+		    const struct sl_counter_set *counters, const char *baseline);
 
 /* --- charts -------------------------------------------------------------- */
 /*

@@ -3,8 +3,14 @@
  * points were run, summarising its repetitions.  Centres are medians (a
  * single preempted repetition must not move them) and the throughput spread
  * sits next to its centre: the confidence interval and standard deviation
- * relative to the mean (a percentage reads at any rate), then min..max.  Counters that would push a line far past 100
- * columns move to a second block with the same keys.
+ * relative to the mean (a percentage reads at any rate), then min..max.
+ * With a baseline, each line also gives its throughput as a multiple of the
+ * baseline's at the same thread count: the median over repetitions of the
+ * ratio within each repetition.  Repetitions are interleaved, so the two
+ * runs of a pair are seconds apart, and a machine whose speed drifts over
+ * minutes moves both alike; the ratio of two medians would not cancel it.
+ * Counters that would push a line far past 100 columns move to a second
+ * block with the same keys.
  */
 #include "reports/report.h"
 
@@ -20,6 +26,7 @@ enum {
 	C_THREADS,
 	C_REPS,
 	C_RATE,
+	C_VS,                        /* with a baseline only */
 	C_CI,
 	C_SD,
 	C_RANGE,
@@ -170,11 +177,54 @@ static void fill_counter(struct cell *c, const struct sl_row *rows, size_t n,
 	fmt_si(c->s, sizeof(c->s), sl_stat_median(scratch, k));
 }
 
+/* The group's throughput over the baseline's, repetition by repetition:
+ * the median ratio as "0.97x", "1x" on the baseline's own line, "-" when no
+ * repetition of the two ran ok at the same thread count. */
+static void fill_vs(struct cell *c, const struct sl_row *rows, size_t n,
+		    const struct group *g, const char *baseline, double *scratch)
+{
+	size_t k = 0;
+
+	if (strcmp(g->prim, baseline) == 0) {
+		snprintf(c->s, sizeof(c->s), "1x");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct sl_row *r = &rows[i];
+
+		if (!same_group(r, g) || r->res->status != SL_STATUS_OK)
+			continue;
+		for (size_t j = 0; j < n; j++) {
+			const struct sl_row *b = &rows[j];
+
+			if (b->pt->threads == r->pt->threads && b->pt->rep == r->pt->rep &&
+			    b->res->status == SL_STATUS_OK && b->res->ops_per_sec > 0 &&
+			    strcmp(prim_name(b), baseline) == 0) {
+				scratch[k++] = r->res->ops_per_sec / b->res->ops_per_sec;
+				break;
+			}
+		}
+	}
+	if (k == 0) {
+		snprintf(c->s, sizeof(c->s), "-");
+	} else {
+		double v = sl_stat_median(scratch, k);
+
+		/* two decimals where they matter, three digits beyond */
+		if (v >= 0.1 && v < 10)
+			snprintf(c->s, sizeof(c->s), "%.2fx", v);
+		else
+			snprintf(c->s, sizeof(c->s), "%.3gx", v);
+	}
+}
+
 static void fill_group(struct group *g, const struct sl_row *rows, size_t n,
-		       const struct sl_counter_set *set, double *scratch)
+		       const struct sl_counter_set *set, const char *baseline,
+		       double *scratch)
 {
 	double *rate = scratch, *nsop = scratch + n, *fair = scratch + 2 * n;
 	double *tmin = scratch + 3 * n, *tmax = scratch + 4 * n;
+	double *ratio = scratch + 5 * n;
 	const struct sl_row *other = NULL;
 	size_t k = 0, total = 0;
 	char a[24], b[24];
@@ -216,6 +266,8 @@ static void fill_group(struct group *g, const struct sl_row *rows, size_t n,
 
 	fmt_si(g->cell[C_RATE].s, sizeof(g->cell[C_RATE].s),
 	       sl_stat_median(rate, k));
+	if (baseline)
+		fill_vs(&g->cell[C_VS], rows, n, g, baseline, ratio);
 	/* Both need two repetitions; with one they show "-". */
 	if (sl_stat_mean_ci(rate, k, 0.95, &lo, &hi) == 0)
 		fmt_pct(g->cell[C_CI].s, sizeof(g->cell[C_CI].s), (hi - lo) / 2.0,
@@ -281,7 +333,7 @@ static void print_failure(FILE *f, const struct col *cols, const int *ids,
 }
 
 void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
-		    const struct sl_counter_set *counters)
+		    const struct sl_counter_set *counters, const char *baseline)
 {
 	static const int keys[] = { C_PRIM, C_THREADS, C_REPS };
 	int main_ids[C_ALL_], cnt_ids[C_ALL_];
@@ -290,6 +342,7 @@ void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
 		[C_THREADS] = { "threads", 7, false },
 		[C_REPS] = { "reps", 4, false },
 		[C_RATE] = { "ops/s", 8, false },
+		[C_VS] = { "", 5, false },
 		[C_CI] = { "ci95", 5, false },
 		[C_SD] = { "sd", 5, false },
 		[C_RANGE] = { "ops/s min..max", 14, false },
@@ -310,7 +363,7 @@ void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
 	if (nev > SL_MAX_EVENTS)
 		nev = SL_MAX_EVENTS;
 	groups = calloc(n, sizeof(*groups));
-	scratch = calloc(5 * n, sizeof(*scratch));
+	scratch = calloc(6 * n, sizeof(*scratch));
 	if (!groups || !scratch) {
 		fprintf(f, "(table not printed: out of memory)\n");
 		goto out;
@@ -329,7 +382,9 @@ void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
 		}
 	}
 	for (size_t j = 0; j < ng; j++)
-		fill_group(&groups[j], rows, n, counters, scratch);
+		fill_group(&groups[j], rows, n, counters, baseline, scratch);
+	if (baseline)
+		snprintf(cols[C_VS].head, sizeof(cols[C_VS].head), "vs %s", baseline);
 
 	for (unsigned e = 0; e < nev; e++) {
 		struct col *c = &cols[C_MAIN_ + e];
@@ -356,7 +411,8 @@ void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
 	}
 
 	for (int k = 0; k < C_MAIN_; k++)
-		main_ids[nmain++] = k;
+		if (k != C_VS || baseline)
+			main_ids[nmain++] = k;
 	for (size_t k = 0; k < 2; k++)
 		cnt_ids[ncnt++] = keys[k];
 	for (unsigned e = 0; e < nev; e++)
@@ -395,6 +451,9 @@ void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
 		   "ci95: half-width of the 95%% confidence interval of the mean ops/s "
 		   "(Student t), in %% of the mean\n"
 		   "sd: standard deviation of ops/s over the ok repetitions, in %% of the mean\n");
+	if (baseline)
+		fprintf(f, "vs %s: ops/s over %s's in the same repetition, median over "
+			   "repetitions\n", baseline, baseline);
 	if (nev)
 		fprintf(f, "n/s: not supported on this machine\n");
 out:

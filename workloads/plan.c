@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "util/clock.h"
+#include "util/text.h"
 #include "workloads/plan.h"
 
 #define KIND(k) (1u << SL_KIND_##k)
@@ -129,6 +130,22 @@ int sl_grid_add_prims(struct sl_grid *g, const char *list, struct sl_err *err)
 		g->prim[g->nprims++] = p;
 	}
 	return 0;
+}
+
+const char *sl_grid_prim_named(const struct sl_grid *g, const char *name,
+			       struct sl_err *err)
+{
+	const struct sl_prim *p = sl_prim_find(name);
+	char run[256] = "";
+
+	for (unsigned k = 0; k < g->nprims; k++) {
+		if (g->prim[k] == p)
+			return p->name;
+		sl_appendf(run, sizeof(run), "%s%s", k ? ", " : "", g->prim[k]->name);
+	}
+	sl_err_set(err, -EINVAL, "--baseline: '%s' is not one of the primitives run (accepted: %s)",
+		   name, run);
+	return NULL;
 }
 
 /* Values of dial d a primitive of this kind is measured at. */

@@ -78,6 +78,12 @@ struct sl_grid {
  * must be known and named once.  -EINVAL with err naming the bad word. */
 int sl_grid_add_prims(struct sl_grid *g, const char *list, struct sl_err *err);
 
+/* The canonical name of the grid's primitive called `name` (or one of its
+ * aliases), for --baseline; NULL with err listing the grid's primitives when
+ * the grid has none by that name. */
+const char *sl_grid_prim_named(const struct sl_grid *g, const char *name,
+			       struct sl_err *err);
+
 /* How many settings of the dials a primitive of this kind gets: the
  * product of the lengths of the lists that apply to it. */
 size_t sl_grid_settings(const struct sl_grid *g, enum sl_prim_kind kind);

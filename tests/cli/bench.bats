@@ -420,3 +420,32 @@ PY
 	expect_stderr_has "longer than --duration"
 	[ ! -e "$T/x.csv" ] && [ ! -e "$T/y.csv" ] && [ ! -e "$T/y.timeline.csv" ] || flunk "a file was written"
 }
+
+@test "--baseline adds a vs column: 1x on the baseline's lines, the median of the per-repetition ratios on the others" {
+	run --separate-stderr "$SYNCLAB" bench null,spin-ttas --threads 1 --repeat 3 \
+		--duration 30ms --warmup 10ms --counters none --baseline spin \
+		--csv "$T/b.csv" --quiet
+	expect_status 0
+	grep -Eq '^primitive +threads +reps +ops/s +vs spin-ttas ' <<<"$output" || { show_run; flunk "no vs spin-ttas column"; }
+	grep -Eq '^spin-ttas +1 +3 +[0-9.]+[kMG]? +1x ' <<<"$output" || { show_run; flunk "the baseline's line is not 1x"; }
+	shown=$(awk '$1 == "null" && $2 == 1 { print $5 }' <<<"$output")
+	# The same figure from the CSV: ratio per repetition, then the median.
+	want=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		{ r[$col["primitive"], $col["rep"]] = $col["ops_per_sec"] }
+		END {
+			for (k = 1; k <= 3; k++) q[k] = r["null", k] / r["spin-ttas", k]
+			for (i = 1; i <= 3; i++) for (j = i + 1; j <= 3; j++)
+				if (q[j] < q[i]) { t = q[i]; q[i] = q[j]; q[j] = t }
+			printf "%.2fx\n", q[2]
+		}' "$T/b.csv")
+	[ "$shown" = "$want" ] || { show_run; flunk "table shows $shown, the CSV gives $want"; }
+	grep -q '^vs spin-ttas: ops/s over spin-ttas.s in the same repetition' <<<"$output" || { show_run; flunk "no legend for the vs column"; }
+}
+
+@test "--baseline must name one of the primitives run: a one-line usage error and nothing is written" {
+	run --separate-stderr "$SYNCLAB" bench null,spin-ttas --baseline mutex --csv "$T/n.csv"
+	expect_status 2
+	expect_one_stderr_line
+	expect_stderr_has "--baseline: 'mutex' is not one of the primitives run (accepted: null, spin-ttas)"
+	[ ! -e "$T/n.csv" ] || flunk "a CSV was written"
+}

@@ -308,3 +308,17 @@ res = {r["cs_ns"]: int(r["ops"]) for r in csv.DictReader(open(sys.argv[2]))}
 sys.exit(0 if tl == res else f"timeline {tl} vs results {res}")
 PY
 }
+
+@test "--baseline gives every setting's table a vs column, and must name a primitive of the sweep" {
+	run --separate-stderr "$SYNCLAB" sweep --prims null,spin-ttas --threads 1 --cs-ns 0,50 \
+		--repeat 2 --duration 20ms --warmup 5ms --counters none -b spin-ttas --out "$T/s" --quiet
+	expect_status 0
+	[ "$(grep -Ec '^primitive +threads +reps +ops/s +vs spin-ttas ' <<<"$output")" -eq 2 ] || { show_run; flunk "not one vs column per setting"; }
+	[ "$(grep -Ec '^spin-ttas +1 +2 +[0-9.]+[kMG]? +1x ' <<<"$output")" -eq 2 ] || { show_run; flunk "the baseline's lines are not 1x"; }
+	[ "$(grep -Ec '^null +1 +2 +[0-9.]+[kMG]? +[0-9.]+x ' <<<"$output")" -eq 2 ] || { show_run; flunk "no ratio on null's lines"; }
+	run --separate-stderr "$SYNCLAB" sweep --prims null,spin-ttas --threads 1 -b mutex --out "$T/t"
+	expect_status 2
+	expect_one_stderr_line
+	expect_stderr_has "--baseline: 'mutex' is not one of the primitives run"
+	[ ! -e "$T/t" ] || flunk "the sweep created its directory"
+}

@@ -392,6 +392,55 @@ static void test_csv_file(void **state)
 	free(dir);
 }
 
+/* With a baseline, the "vs" column pairs repetitions: the median of the
+ * per-repetition ratios, which here differs from the ratio of the medians
+ * (20M over 20M).  The baseline's lines show 1x; a thread count the baseline
+ * did not run has nothing to pair with and shows "-". */
+static void test_table_baseline(void **state)
+{
+	static const double a_rate[3] = { 30e6, 10e6, 20e6 };
+	static const double b_rate[3] = { 10e6, 20e6, 40e6 };
+	struct fixture f[7];
+	struct sl_row rows[7];
+	char *out = NULL, *line;
+	size_t len = 0;
+	FILE *m = open_memstream(&out, &len);
+
+	(void)state;
+	assert_non_null(m);
+	for (unsigned k = 0; k < 3; k++) {
+		fixture_init(&f[2 * k], "mutex", 2, k + 1, a_rate[k]);
+		fixture_init(&f[2 * k + 1], "spin-ttas", 2, k + 1, b_rate[k]);
+	}
+	fixture_init(&f[6], "mutex", 4, 1, 5e6);
+	for (size_t i = 0; i < 7; i++)
+		rows[i] = f[i].row;
+	sl_table_print(m, rows, 7, NULL, "spin-ttas");
+	fclose(m);
+	assert_non_null(strstr(out, "vs spin-ttas"));
+	line = strstr(out, "\nmutex            2");
+	assert_non_null(line);
+	assert_non_null(strstr(line, "0.50x"));
+	assert_true(strstr(line, "0.50x") < strchr(line + 1, '\n'));
+	line = strstr(out, "\nspin-ttas        2");
+	assert_non_null(line);
+	assert_non_null(strstr(line, " 1x "));
+	line = strstr(out, "\nmutex            4");
+	assert_non_null(line);
+	assert_true(strstr(line, " - ") && strstr(line, " - ") < strchr(line + 1, '\n'));
+	assert_non_null(strstr(out, "vs spin-ttas: ops/s over spin-ttas's in the same repetition"));
+	free(out);
+
+	/* Without one, no such column. */
+	out = NULL;
+	m = open_memstream(&out, &len);
+	assert_non_null(m);
+	sl_table_print(m, rows, 7, NULL, NULL);
+	fclose(m);
+	assert_null(strstr(out, "vs "));
+	free(out);
+}
+
 static void test_table(void **state)
 {
 	struct fixture f[4];
@@ -409,7 +458,7 @@ static void test_table(void **state)
 	fixture_fail(&f[3]);
 	for (size_t i = 0; i < 4; i++)
 		rows[i] = f[i].row;
-	sl_table_print(m, rows, 4, &f[0].set);
+	sl_table_print(m, rows, 4, &f[0].set, NULL);
 	fclose(m);
 	assert_non_null(strstr(out, "ops/s"));
 	assert_non_null(strstr(out, "ns/op"));
@@ -622,6 +671,7 @@ int main(void)
 		cmocka_unit_test(test_csv_open_fails),
 		cmocka_unit_test(test_csv_file),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_table_baseline),
 		cmocka_unit_test(test_plot),
 		cmocka_unit_test(test_plot_no_gnuplot),
 		cmocka_unit_test(test_plot_gnuplot_fails),

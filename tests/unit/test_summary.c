@@ -286,7 +286,7 @@ static void test_table_ci(void **state)
 	add(&s, 2, 0, 1000.0, 10.0);
 	add(&s, 2, 0, 1200.0, 20.0);
 	add(&s, 4, 0, 1000.0, 10.0);
-	sl_table_print(m, s.row, s.n, NULL);
+	sl_table_print(m, s.row, s.n, NULL, NULL);
 	fclose(m);
 	assert_non_null(strstr(out, "ci95"));
 	assert_non_null(strstr(out, "sd"));
