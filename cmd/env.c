@@ -5,29 +5,86 @@
  */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cmd/cmd.h"
 #include "cmd/session.h"
 #include "reports/env.h"
+#include "reports/report.h"
+#include "util/clock.h"
 #include "util/fs.h"
 #include "util/opt.h"
+#include "workloads/workload.h"
 
 static const char env_usage[] =
-	"synclab env [--root DIR] [--output FILE] [--fingerprint] [--quiet]";
+	"synclab env [--root DIR] [--output FILE] [--fingerprint] [--measure TIME] [--quiet]";
 static const char env_summary[] =
 	"Print the environment fingerprint and the facts it is made of: kernel,\n"
 	"libc, CPU, topology, frequency governor and boost, idle states, clocksource,\n"
 	"huge pages, isolated CPUs, perf access, hypervisor, load.  Warnings for the\n"
 	"settings that make numbers noisy go to stderr, one line each, with what to\n"
-	"do.  Two results with the same fingerprint come from the same environment.";
+	"do.  Two results with the same fingerprint come from the same environment.\n"
+	"--measure also runs the busy-work loop and reports how steady its rate is.";
+
+/* A spread of the work loop's rate beyond this (90th over 10th percentile)
+ * means the host changed the CPU's speed while it ran. */
+#define ENV_RATE_SPREAD_WARN 1.2
+/* Rounds of 0.4 ms or longer over the longest --measure (100 s). */
+#define ENV_MEASURE_MAX_ROUNDS 250000
+
+/*
+ * --measure: the busy-work loop (the one --cs-ns and --think-ns spend) in
+ * rounds of about 1 ms for window_ns, its rate as a fact line on stdout and,
+ * when the 90th percentile exceeds the 10th by more than a fifth, a warning.
+ * Percentiles rather than extremes, so that one round cut by a preemption
+ * does not count.  On the 2-vCPU KVM guest the rate sat at about 2100 or
+ * 3700 loops/us for milliseconds to minutes at a time: the host runs the
+ * vCPU at two speeds, and every figure moves with it.
+ */
+static int env_measure(uint64_t window_ns, bool warn)
+{
+	struct sl_calib calib;
+	struct sl_err err = { "" };
+	double *rates, lo, mid, hi;
+	size_t n;
+
+	if (sl_calibrate(&calib, &err) < 0) {
+		fprintf(stderr, "synclab env: %s\n", err.msg);
+		return SL_EXIT_FAIL;
+	}
+	rates = malloc(ENV_MEASURE_MAX_ROUNDS * sizeof(*rates));
+	if (!rates) {
+		fprintf(stderr, "synclab env: out of memory for --measure\n");
+		return SL_EXIT_FAIL;
+	}
+	n = sl_work_rate_rounds(&calib, window_ns, rates, ENV_MEASURE_MAX_ROUNDS);
+	lo = sl_stat_quantile(rates, n, 0.10);
+	mid = sl_stat_median(rates, n);
+	hi = sl_stat_quantile(rates, n, 0.90);
+	free(rates);
+	if (n == 0 || !(lo > 0.0)) {
+		fprintf(stderr, "synclab env: --measure: the work loop could not be timed\n");
+		return SL_EXIT_FAIL;
+	}
+	printf("%-23s %.0f..%.0f loops/us (10th..90th percentile of %zu rounds of about 1 ms; median %.0f)\n",
+	       "work-loop rate:", lo, hi, n, mid);
+	fflush(stdout);
+	if (warn && hi > ENV_RATE_SPREAD_WARN * lo)
+		fprintf(stderr, "warning: the work loop's rate moved %.2fx within %.0f ms (%.0f..%.0f loops/us): "
+				"the host changes this CPU's speed under a run (clock, a busy SMT sibling); figures move as "
+				"much from run to run, so compare within one run (bench --baseline) over several repetitions\n",
+			hi / lo, (double)window_ns / SL_NS_PER_MS, lo, hi);
+	return SL_EXIT_OK;
+}
 
 /* Create the directories above path that do not exist yet. */
 int cmd_env(int argc, char **argv)
 {
 	const char *root = "/", *output = NULL;
 	bool help = false, only_fp = false, quiet = false;
+	uint64_t measure_ns = 0;
 	const struct sl_opt opts[] = {
 		{ "root", 0, SL_OPT_STRING, &root, 0, 0, "DIR",
 		  "read /proc and /sys under DIR (a captured tree) instead of this machine" },
@@ -35,6 +92,9 @@ int cmd_env(int argc, char **argv)
 		  "write the environment file (as sweeps save it) to FILE instead of stdout" },
 		{ "fingerprint", 0, SL_OPT_FLAG, &only_fp, 0, 0, NULL,
 		  "print only the fingerprint (16 hex digits)" },
+		{ "measure", 0, SL_OPT_DURATION, &measure_ns, 10 * SL_NS_PER_MS,
+		  100 * SL_NS_PER_SEC, "TIME",
+		  "also run the busy-work loop for TIME here and report how steady its rate is" },
 		{ "quiet", 'q', SL_OPT_FLAG, &quiet, 0, 0, NULL,
 		  "no warnings on stderr" },
 		{ "help", 'h', SL_OPT_FLAG, &help, 0, 0, NULL, "show this help" },
@@ -61,6 +121,10 @@ int cmd_env(int argc, char **argv)
 	}
 	if (output && only_fp)
 		return sl_usage_error("env", "--fingerprint and --output exclude each other (accepted: one of them)");
+	if (measure_ns && (output || only_fp))
+		return sl_usage_error("env", "--measure adds to the printed facts: not with --output or --fingerprint (accepted: one of them)");
+	if (measure_ns && strcmp(root, "/") != 0)
+		return sl_usage_error("env", "--measure times this machine, not a --root tree (accepted: one of them)");
 	if (output) {
 		struct stat st;
 		char msg[SL_ERR_MAX + 16];
@@ -91,6 +155,12 @@ int cmd_env(int argc, char **argv)
 		printf("%s\n", sl_env_fingerprint(&env));
 	} else {
 		sl_env_print(stdout, &env);
+		if (measure_ns) {
+			int rc = env_measure(measure_ns, !quiet);
+
+			if (rc != SL_EXIT_OK)
+				return rc;
+		}
 	}
 
 	if (!quiet) {

@@ -87,6 +87,9 @@ int sl_timeline_close(struct sl_timeline *t, struct sl_err *err);
 /* --- statistics ---------------------------------------------------------- */
 /* v is not modified. n == 0 gives NAN. */
 double sl_stat_median(const double *v, size_t n);
+/* The q-quantile (0..1), linear between the nearest order statistics; NAN
+ * for no values, a q outside 0..1 or no memory. */
+double sl_stat_quantile(const double *v, size_t n, double q);
 double sl_stat_mean(const double *v, size_t n);
 double sl_stat_stddev(const double *v, size_t n); /* sample (n-1) */
 double sl_stat_min(const double *v, size_t n);

@@ -41,6 +41,26 @@ double sl_stat_median(const double *v, size_t n)
 	return m;
 }
 
+double sl_stat_quantile(const double *v, size_t n, double q)
+{
+	double *s, pos, r;
+	size_t i;
+
+	if (n == 0 || !(q >= 0.0 && q <= 1.0))
+		return NAN;
+	s = malloc(n * sizeof(*s));
+	if (!s)
+		return NAN;
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_double);
+	/* Linear between the two nearest order statistics. */
+	pos = q * (double)(n - 1);
+	i = (size_t)pos;
+	r = i + 1 < n ? s[i] + (pos - (double)i) * (s[i + 1] - s[i]) : s[i];
+	free(s);
+	return r;
+}
+
 double sl_stat_mean(const double *v, size_t n)
 {
 	double sum = 0.0;

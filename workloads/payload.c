@@ -61,6 +61,25 @@ int sl_calibrate(struct sl_calib *c, struct sl_err *err)
 	return 0;
 }
 
+size_t sl_work_rate_rounds(const struct sl_calib *c, uint64_t window_ns,
+			   double *rates, size_t max)
+{
+	uint64_t iters = sl_work_iters(c, SL_NS_PER_MS), start = sl_now_ns();
+	size_t n = 0;
+
+	if (iters == 0)
+		iters = 1;
+	while (n < max && sl_now_ns() - start < window_ns) {
+		uint64_t t0 = sl_now_ns(), dt;
+
+		sl_work_loop(iters);
+		dt = sl_now_ns() - t0;
+		if (dt > 0)
+			rates[n++] = (double)iters * 1000.0 / (double)dt;
+	}
+	return n;
+}
+
 static _Alignas(SL_SLOT_ALIGN) _Atomic uint64_t rmw_word;
 
 double sl_rmw_cost_ns(void)

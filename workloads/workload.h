@@ -38,6 +38,13 @@ static inline uint64_t sl_work_iters(const struct sl_calib *c, uint64_t ns)
 }
 int sl_calibrate(struct sl_calib *c, struct sl_err *err);
 
+/* How steady the work loop's rate is: rounds of about 1 ms of it, back to
+ * back, for window_ns; each round's rate in loops/us goes into rates (at
+ * most max).  Returns the number of rounds.  A host that changes the CPU's
+ * speed under a run (frequency, a busy SMT sibling) shows as a spread. */
+size_t sl_work_rate_rounds(const struct sl_calib *c, uint64_t window_ns,
+			   double *rates, size_t max);
+
 /* Cost of one seq_cst atomic fetch-and-add on an uncontended line, in ns
  * (fastest of several tight loops). */
 double sl_rmw_cost_ns(void);

@@ -131,7 +131,7 @@ fact() {
 	run --separate-stderr "$SYNCLAB" env --help
 	expect_status 0
 	expect_stderr_empty
-	expect_stdout_has "usage: synclab env" "--root" "--output" "--fingerprint" "--quiet"
+	expect_stdout_has "usage: synclab env" "--root" "--output" "--fingerprint" "--measure" "--quiet"
 	run --separate-stderr "$SYNCLAB" help env
 	expect_status 0
 	expect_stdout_has "usage: synclab env"
@@ -169,4 +169,39 @@ fact() {
 	expect_status 2
 	expect_one_stderr_line
 	[ ! -e "$T/x.txt" ] || flunk "a usage error wrote $T/x.txt"
+}
+
+@test "synclab env --measure adds the work loop's rate: 10th..90th percentile, rounds and median, in loops/us" {
+	run --separate-stderr "$SYNCLAB" env --measure 60ms --quiet
+	expect_status 0
+	expect_stderr_empty
+	line=$(grep '^work-loop rate: ' <<<"$output") || { show_run; flunk "no work-loop rate line"; }
+	[[ "$line" =~ ^work-loop\ rate:\ +([0-9]+)\.\.([0-9]+)\ loops/us\ \(10th\.\.90th\ percentile\ of\ ([0-9]+)\ rounds\ of\ about\ 1\ ms\;\ median\ ([0-9]+)\)$ ]] ||
+		{ show_run; flunk "unexpected line: $line"; }
+	lo=${BASH_REMATCH[1]} hi=${BASH_REMATCH[2]} n=${BASH_REMATCH[3]} mid=${BASH_REMATCH[4]}
+	[ "$lo" -gt 0 ] && [ "$lo" -le "$mid" ] && [ "$mid" -le "$hi" ] || flunk "percentiles out of order: $line"
+	# 60 ms of rounds of about 1 ms (shorter when the clock rose after calibrating).
+	[ "$n" -ge 5 ] && [ "$n" -le 200 ] || flunk "$n rounds in 60 ms: $line"
+	# The facts come first, the measured line after them.
+	[ "$(tail -n 1 <<<"$output")" = "$line" ] || flunk "the rate is not the last line"
+}
+
+@test "synclab env --measure times this machine only: with --root, --fingerprint or --output, or out of range, a usage error" {
+	run --separate-stderr "$SYNCLAB" env --measure 50ms --root "$DATA/quiet"
+	expect_status 2
+	expect_one_stderr_line
+	expect_stdout_empty
+	expect_stderr_has "--measure times this machine, not a --root tree"
+	run --separate-stderr "$SYNCLAB" env --measure 50ms --fingerprint
+	expect_status 2
+	expect_one_stderr_line
+	expect_stderr_has "--measure adds to the printed facts"
+	run --separate-stderr "$SYNCLAB" env --measure 50ms --output "$T/e.txt"
+	expect_status 2
+	expect_one_stderr_line
+	[ ! -e "$T/e.txt" ] || flunk "a usage error wrote $T/e.txt"
+	run --separate-stderr "$SYNCLAB" env --measure 1ms
+	expect_status 2
+	expect_one_stderr_line
+	expect_stderr_has "--measure: '1ms' is out of range (accepted: 10ms..100s)"
 }

@@ -63,6 +63,28 @@ static void test_median_small_and_large(void **state)
 	assert_close(big[1000], 0.0);
 }
 
+/* Quantiles interpolate between order statistics; the ends are the minimum
+ * and maximum, the middle the median; the input keeps its order. */
+static void test_quantile(void **state)
+{
+	double v[] = { 40.0, 10.0, 30.0, 20.0, 50.0 };
+	double copy[5];
+
+	(void)state;
+	memcpy(copy, v, sizeof(v));
+	assert_close(sl_stat_quantile(v, 5, 0.0), 10.0);
+	assert_close(sl_stat_quantile(v, 5, 1.0), 50.0);
+	assert_close(sl_stat_quantile(v, 5, 0.5), sl_stat_median(v, 5));
+	/* 0.1 of the way over 4 gaps: 0.4 of the way from 10 to 20. */
+	assert_close(sl_stat_quantile(v, 5, 0.1), 14.0);
+	assert_close(sl_stat_quantile(v, 5, 0.9), 46.0);
+	assert_memory_equal(v, copy, sizeof(v));
+	assert_close(sl_stat_quantile(v, 1, 0.9), 40.0);
+	assert_true(isnan(sl_stat_quantile(v, 0, 0.5)));
+	assert_true(isnan(sl_stat_quantile(v, 5, 1.5)));
+	assert_true(isnan(sl_stat_quantile(v, 5, -0.1)));
+}
+
 static void test_mean_min_max(void **state)
 {
 	double v[] = { 2.0, -1.0, 8.0, 3.0 };
@@ -308,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_median_odd),
 		cmocka_unit_test(test_median_even),
 		cmocka_unit_test(test_median_small_and_large),
+		cmocka_unit_test(test_quantile),
 		cmocka_unit_test(test_mean_min_max),
 		cmocka_unit_test(test_stddev),
 		cmocka_unit_test(test_jain),
