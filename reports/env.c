@@ -1351,6 +1351,8 @@ size_t sl_env_warnings(const struct sl_env *e, char out[][SL_ENV_WARN_LEN], size
 		    e->idle_deepest, e->idle_deepest_us);
 	if (e->nmi_watchdog > 0 && e->hw_counters != SL_ENV_NO && e->hypervisor != SL_ENV_YES)
 		add(&w, "hint: the NMI watchdog is on: it holds one hardware counter, so more events multiplex; sysctl kernel.nmi_watchdog=0");
+	if (e->hypervisor == SL_ENV_YES)
+		add(&w, "hint: a hypervisor can also change a vCPU's speed mid-run; 'synclab env --measure 1s' shows whether it does here");
 	return w.n;
 }
 
