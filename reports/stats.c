@@ -19,13 +19,14 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-double sl_stat_median(const double *v, size_t n)
+double sl_stat_quantile(const double *v, size_t n, double q)
 {
 	double small[64];
 	double *s = small;
-	double m;
+	double pos, r;
+	size_t i;
 
-	if (n == 0)
+	if (n == 0 || !(q >= 0.0 && q <= 1.0))
 		return NAN;
 	/* Repetition counts are small; the heap is only for big inputs. */
 	if (n > sizeof(small) / sizeof(small[0])) {
@@ -35,30 +36,22 @@ double sl_stat_median(const double *v, size_t n)
 	}
 	memcpy(s, v, n * sizeof(*s));
 	qsort(s, n, sizeof(*s), cmp_double);
-	m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
-	if (s != small)
-		free(s);
-	return m;
-}
-
-double sl_stat_quantile(const double *v, size_t n, double q)
-{
-	double *s, pos, r;
-	size_t i;
-
-	if (n == 0 || !(q >= 0.0 && q <= 1.0))
-		return NAN;
-	s = malloc(n * sizeof(*s));
-	if (!s)
-		return NAN;
-	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_double);
-	/* Linear between the two nearest order statistics. */
+	/* Linear between the two nearest order statistics; exactly one of
+	 * them when the rank is whole (the middle of an odd count). */
 	pos = q * (double)(n - 1);
 	i = (size_t)pos;
-	r = i + 1 < n ? s[i] + (pos - (double)i) * (s[i + 1] - s[i]) : s[i];
-	free(s);
+	if ((double)i == pos || i + 1 >= n)
+		r = s[i];
+	else
+		r = s[i] + (pos - (double)i) * (s[i + 1] - s[i]);
+	if (s != small)
+		free(s);
 	return r;
+}
+
+double sl_stat_median(const double *v, size_t n)
+{
+	return sl_stat_quantile(v, n, 0.5);
 }
 
 double sl_stat_mean(const double *v, size_t n)
