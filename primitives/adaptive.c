@@ -34,9 +34,12 @@
  *      polls less often leaves the line with a running owner, which can
  *      then release and retake it without a transfer (2 threads, empty
  *      sections: with a cap of 64 pauses adaptive ran at 0.6-0.7 of
- *      spin-ttas's rate, with 1024 at 0.8-1.0).  Stop and park when:
- *      - WAITERS is set: others already sleep, so the lock has more takers
- *        than it can serve by spinning; queue behind them;
+ *      spin-ttas's rate, with 1024 at 0.8-1.0).  A WAITERS bit does not
+ *      stop the spin: the sleepers are woken all the same (see 3.), and
+ *      parking every spinner as soon as one thread slept turned the lock
+ *      into a sleeping one whenever many threads contend (16 CPUs, 16
+ *      threads, empty sections: 0.18 of spin-ttas's rate that way, 0.36
+ *      spinning on).  Stop and park when:
  *      - the same hold has lasted longer than the budget since the spinner
  *        first saw it -- AD_SPIN_MULT times the
  *        estimate, at least AD_SPIN_MIN_NS, at most AD_PARK_NS: the owner is
@@ -50,7 +53,12 @@
  *        another spinner marked charges the old hold's time to it and parks
  *        early; a newcomer's exchange clears a mark and makes a long hold
  *        look new, so the spinner spins longer, within the cap below.  Both
- *        are safe.  Capping the budget at the
+ *        are safe.  Every marked hold reads the same, so polls further
+ *        apart than half the budget cannot tell one from the next: such a
+ *        gap restarts the hold's clock.  Without that rule, spinners that
+ *        had backed off to long pauses charged many short holds to one and
+ *        parked (16 CPUs, 8 threads, empty sections: 0.15 of spin-ttas's
+ *        rate, 0.41 with it).  Capping the budget at the
  *        cost of a park is the classic competitive rule (never spend more
  *        waiting than blocking would have cost), and it pays even for holds
  *        longer than that: a spinner arrives at a random point of the hold
@@ -119,37 +127,44 @@
  * excluded as in `mutex` (the kernel compares the word with the value that
  * carried WAITERS) together with the fence above.
  *
- * Measured on a 2-vCPU KVM guest (AMD EPYC, PAUSE ~25 ns), --counters none.
- * The host's other work moves these rates by up to 30% between invocations,
- * so each figure is the median over 5-12 invocations of the median of
- * rep-by-rep ratios within one (3 interleaved repetitions of 200 ms), with
- * the range over the invocations.  The host also switches the two vCPUs
- * between two states for minutes at a time: in one spin-ttas's pair runs at
- * 170-210M ops/s, nearly a lone thread's rate, in the other at 125-165M;
- * two-thread figures are given per state ("fast", "slow") where they differ.
- *   empty sections, `bench adaptive,spin-ttas,spin-tas,mutex --threads 1,2`:
- *     1 thread:  210M ops/s; 1.05 of spin-ttas (0.90-1.13), 1.09 of mutex
- *                (the CAS-and-exchange version of this lock ran at 0.75-0.8
- *                of spin-ttas)
- *     2 threads: slow state 0.95 and 1.10 of spin-ttas (two series, 0.84-
- *                1.25); fast state 0.81-0.82; 1.6-1.9 of mutex, 4 of spin-tas
- *   the same with --cs-ns 50:
- *     1 thread:  0.99 of spin-ttas (0.97-1.00), 1.00 of mutex
- *     2 threads: slow 0.99-1.00 of spin-ttas, fast 0.93-0.94; 1.0 of mutex
- *   threads far beyond CPUs, `--threads 16`: empty sections 1.30 of mutex
- *     (1.09-1.94), 3.3 of pthread-adaptive; --cs-ns 50 0.97 (0.80-1.09)
- *   long sections, `--threads 2,16 --cs-ns 10000`: 1.03 / 0.96 of mutex
- *     (0.85-1.11 / 0.81-1.11); 1.30 / 0.96 of pthread-adaptive
- * Two threads with empty sections in the fast state is spin-ttas's best
- * case, and the one goal this lock misses there.  What is left is the
- * spinner's cadence: its second poll comes 4 pauses after the first, where
- * spin-ttas's comes 8 after; matching spin-ttas gained 6% there but lost
- * up to 20% with 50-200 ns sections and as much think time, where the
+ * Measured with --counters none, empty sections unless said; "paired" is
+ * the median of rep-by-rep ratios within one invocation (repetitions of
+ * 200 ms, interleaved).
+ * On a 2-vCPU KVM guest (AMD EPYC, PAUSE ~25 ns), where the host moves these
+ * rates by up to 30% between invocations: medians over 5 invocations of 3
+ * paired repetitions each, the range over the invocations in brackets.
+ *   1 thread:   0.96 of spin-ttas (0.92-1.01); 50 ns sections 1.01
+ *   2 threads:  0.96 of spin-ttas (0.88-1.03); 50 ns sections 0.95
+ *               (0.83-1.02)
+ *   16 threads: 1.22 of mutex (1.08-1.34), 3.4 of pthread-adaptive; 50 ns
+ *               sections 1.19 (1.14-1.28); 10 us sections 0.94 (0.88-1.14),
+ *               and 1.01 (0.91-1.05) at 2 threads
+ * Earlier series here found the two-thread ratio at 0.81 while the host
+ * let spin-ttas's pair run at nearly a lone thread's rate; what is left there
+ * is the spinner's cadence: its second poll comes 4 pauses after the first,
+ * where spin-ttas's comes 8 after; matching spin-ttas gained 6% there but
+ * lost up to 20% with 50-200 ns sections and as much think time, where the
  * earlier poll catches the end of the hold (one binary, the two cadences
- * alternated).  Parking costs too: with the per-hold budget off, the 100-200
- * parks a second that the host's preemptions of the owner cause were gone
- * and the pair ran 5-9% faster; the budget stays, as it is what stops a
- * spinner from burning a CPU while the owner is not running.
+ * alternated).
+ * On 16 CPUs (a KVM guest on an Intel Xeon, family 6 model 207, no SMT),
+ * one invocation, 5 paired repetitions:
+ *   1, 2, 4, 8, 16 threads: 0.77 0.90 0.70 0.58 0.43 of spin-ttas; 50 ns
+ *     sections 0.92 0.98 0.77 0.84 0.63
+ *   against mutex (ratio of medians, same invocations): 0.80 at 16 threads,
+ *     0.76 0.69 0.79 at 16, 32, 64 in another; 50 ns sections 0.74 at 16,
+ *     0.84 and 0.88 at 32 and 64; 10 us sections 1.19 1.04 1.17 at 2, 16,
+ *     64
+ * So there it misses both goals from 4 threads up, though by far less than
+ * before the two rules above (WAITERS no longer stops a spin, gaps restart
+ * the hold's clock): 0.15 and 0.10 of spin-ttas at 8 and 16 threads.  Not
+ * yet tested, and the likely costs that mutex's read-only polling does not
+ * pay: every spinner past its grace marks holds with a CAS on the owner's
+ * line and stamps spin_beat at every poll; a park in FAST mode sends a
+ * membarrier to every CPU running the process; and alone the restartable
+ * release costs about 4 ns more than spin-ttas's store on that processor
+ * (PREFETCHW made no difference there: 0.76 and 0.75 of spin-ttas with and
+ * without it, two alternations of same-layout builds; the exchange release
+ * ran at 0.61).
  */
 #include <errno.h>
 #include <sched.h>
@@ -544,7 +559,7 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters,
 		    bool woken)
 {
 	uint64_t est = atomic_load_explicit(&m->hold_est, memory_order_relaxed);
-	uint64_t budget, start, since, now;
+	uint64_t budget, start, since, now, prev;
 	uint32_t hold = 0;
 	unsigned pause = AD_PAUSE_MIN;
 	bool got = false, registered = false;
@@ -557,7 +572,7 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters,
 		budget = m->spin_min_ticks;
 	if (budget > m->park_ticks)
 		budget = m->park_ticks;
-	start = since = ad_clock();
+	start = since = prev = ad_clock();
 	if (!woken)
 		for (unsigned k = 0; k < pause; k++)
 			sl_cpu_relax();
@@ -573,9 +588,12 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters,
 				break;
 			}
 		}
-		if (s & AD_WAITERS)
-			break; /* others sleep: queue behind them */
 		now = ad_clock();
+		/* Polls this far apart cannot tell one marked hold from the
+		 * next: start the hold's clock again. */
+		if (now - prev > budget / 2)
+			since = now;
+		prev = now;
 		if (now - start > m->spin_cap_ticks)
 			break;
 		if (now - start > m->grace_ticks) {

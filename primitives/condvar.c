@@ -61,8 +61,9 @@
 
 enum { CV_FREE = 0, CV_LOCKED = 1, CV_CONTENDED = 2 };
 
-/* As in mutex.c: reads to spin while the owner runs, the pause between them
- * doubling up to 16, before sleeping. */
+/* Reads to spin while the owner runs, the pause between them doubling up to
+ * 16, before sleeping: `mutex`'s spin before it was tuned on 16 CPUs (this
+ * monitor was not measured there). */
 #define CV_SPIN_READS 100
 
 struct cv_queue {

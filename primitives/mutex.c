@@ -7,22 +7,31 @@
  *
  * An uncontended lock is one compare-and-swap 0->1 and an uncontended unlock
  * one exchange that finds 1: no system call on either side.  A contender that
- * cannot take the lock first spins for a bounded number of reads while it is
- * held (the owner is likely running and about to release: a short critical
- * section costs less to wait out than a sleep and a wake-up), with the pause
- * between reads doubling up to 16: a spinner that polls less often leaves the
- * line with the owner, who can often release and take the lock again without
- * it crossing cores (measured on a 2-vCPU KVM guest, 2 threads, empty
- * section: 71M ops/s against 29M with one pause per read).  Then it marks the
- * lock 2 with an exchange and sleeps on the futex until the word changes.
- * Having set 2, it can no longer tell whether others sleep, so when it later
+ * cannot take the lock first spins while it is held (the owner is likely
+ * running and about to release: a short critical section costs less to wait
+ * out than a sleep and a wake-up), reading the word with a pause between
+ * reads that doubles up to 1024, as spin-ttas does: a spinner that polls
+ * less often leaves the line with the owner, who can often release and take
+ * the lock again without it crossing cores, and with many spinners the
+ * pollers would otherwise keep the line moving.  When a read finds the lock
+ * free it tries a CAS, and a lost race sends it back to polling, not to
+ * sleep.  After about 7000 pauses in all (17 reads) it marks the lock 2 with
+ * an exchange and sleeps on the futex until the word changes.  That budget
+ * is far beyond what a sleep and a wake-up cost, and pays all the same: a
+ * spinner that sleeps makes each later unlock a FUTEX_WAKE.  On 16 CPUs, 16
+ * threads, empty sections, against pthread-mutex: the earlier version
+ * (pauses up to 16, about 1500 in all, sleeping after a lost race) ran at
+ * 0.59; retrying with the same pauses 0.40, since its faster polls moved
+ * the line more; retrying with pauses up to 1024 0.83 (one invocation), and
+ * in another 0.91 against 1.52 with this budget, four times that.  Having
+ * set 2, a thread can no longer tell whether others sleep, so when it later
  * gets the lock it keeps the state 2; the price is at most one unnecessary
- * FUTEX_WAKE per contention episode.  A woken thread spins again before it
- * marks the lock 2: the thread that woke it has often taken the lock back
- * already, and marking it at once would make that owner's next unlock pay
- * another wake-up, one system call per op for as long as the contention
- * lasts (2 threads: 6.5M ops/s on a list queue under this mutex, 65k in a
- * run where that pattern set in).
+ * FUTEX_WAKE per contention episode.  A woken thread spins again the same
+ * way, taking a free lock as 2, before it marks the lock 2: the thread that
+ * woke it has often taken the lock back already, and marking it at once
+ * would make that owner's next unlock pay another wake-up, one system call
+ * per op for as long as the contention lasts (2 threads: 6.5M ops/s on a
+ * list queue under this mutex, 65k in a run where that pattern set in).
  *
  * Ordering: the acquiring CAS/exchange is acquire and pairs with the release
  * exchange in mutex_unlock, so the critical section of one owner
@@ -70,12 +79,10 @@
 
 enum { MUTEX_FREE = 0, MUTEX_LOCKED = 1, MUTEX_CONTENDED = 2 };
 
-/* Reads to spin while the lock is held before going to sleep, the pause
- * between them doubling up to 16: about 1500 pauses in all, which is a few
- * microseconds on bare metal and tens under KVM (a pause costs ~35 ns on
- * the Zen 4 guest this was tuned on) -- about what a sleep and a wake-up
- * across CPUs cost there, so spinning longer than that never pays. */
-#define MUTEX_SPIN_READS 100
+/* Pauses a contender spends polling before it sleeps, in all, and the most
+ * between two polls (see the header). */
+#define MUTEX_SPIN_PAUSES 6144
+#define MUTEX_PAUSE_MAX 1024
 
 struct sl_mutex {
 	_Atomic uint32_t state;
@@ -92,26 +99,33 @@ static int mutex_init(void *obj, const struct sl_prim_conf *conf,
 	return 0;
 }
 
-/* Spin while the lock is held, bounded; returns the last state read. */
-static uint32_t mutex_spin(struct sl_mutex *m)
+/* Spin for the lock, taking a free one as `as`, until MUTEX_SPIN_PAUSES
+ * are spent; false: still held.  A lost CAS goes on spinning. */
+static bool mutex_spin_take(struct sl_mutex *m, uint32_t as)
 {
-	unsigned pause = 1;
-	uint32_t s = atomic_load_explicit(&m->state, memory_order_relaxed);
+	unsigned pause = 1, spent = 0;
 
-	for (int i = 0; i < MUTEX_SPIN_READS && s != MUTEX_FREE; i++) {
+	for (;;) {
+		uint32_t s = atomic_load_explicit(&m->state, memory_order_relaxed);
+
+		/* acquire: pairs with the release in mutex_unlock */
+		if (s == MUTEX_FREE &&
+		    atomic_compare_exchange_strong_explicit(&m->state, &s, as,
+							    memory_order_acquire,
+							    memory_order_relaxed))
+			return true;
+		if (spent >= MUTEX_SPIN_PAUSES)
+			return false;
 		for (unsigned k = 0; k < pause; k++)
 			sl_cpu_relax();
-		if (pause < 16)
+		spent += pause;
+		if (pause < MUTEX_PAUSE_MAX)
 			pause <<= 1;
-		s = atomic_load_explicit(&m->state, memory_order_relaxed);
 	}
-	return s;
 }
 
 static void mutex_lock_slow(struct sl_mutex *m)
 {
-	uint32_t expected = MUTEX_FREE;
-
 	/*
 	 * A thread that never slept may take a free lock as LOCKED even if
 	 * sleepers exist: whoever wakes them sets CONTENDED again before it
@@ -119,12 +133,7 @@ static void mutex_lock_slow(struct sl_mutex *m)
 	 * also runs while the state is CONTENDED: the owner may be running,
 	 * and sleeping at once would make every unlock pay a FUTEX_WAKE.
 	 */
-	if (mutex_spin(m) == MUTEX_FREE &&
-	    /* acquire: pairs with the release in mutex_unlock */
-	    atomic_compare_exchange_strong_explicit(&m->state, &expected,
-						    MUTEX_LOCKED,
-						    memory_order_acquire,
-						    memory_order_relaxed))
+	if (mutex_spin_take(m, MUTEX_LOCKED))
 		return;
 	/* From here the thread has slept or may sleep: it takes the lock only
 	 * as CONTENDED, so its own unlock wakes whoever sleeps behind it.
@@ -134,7 +143,8 @@ static void mutex_lock_slow(struct sl_mutex *m)
 		sl_futex_wait(&m->state, MUTEX_CONTENDED);
 		/* Woken: the waker may already hold the lock again; wait for
 		 * it to leave before marking it contended once more. */
-		mutex_spin(m);
+		if (mutex_spin_take(m, MUTEX_CONTENDED))
+			return;
 	}
 }
 
@@ -205,7 +215,10 @@ const struct sl_prim sl_prim_mutex = {
 
 enum { FAIR_WAIT = 0, FAIR_SLEEP = 1, FAIR_GO = 2 };
 
-/* Reads of its own node a waiter makes before it sleeps; as for mutex. */
+/* Reads of its own node a waiter makes before it sleeps, the pause between
+ * them doubling up to 16: about 1500 pauses, a sleep and a wake-up's worth
+ * on the 2-vCPU guest.  Nobody else polls that line, so polling it often
+ * costs the owner nothing. */
 #define FAIR_SPIN_READS 100
 /* Polls for a successor's link before unlock starts yielding its CPU. */
 #define FAIR_LINK_SPINS 64

@@ -87,8 +87,8 @@
 #define RW_MAX_THREADS 8191u    /* the waiting-writer field's capacity */
 
 /* Reads of the state before a waiter sleeps, with the pause between reads
- * doubling up to RW_SPIN_PAUSE_MAX, as in the mutex: about 1500 pauses in
- * all, enough to outlast a short section or a writer's hand-over. */
+ * doubling up to RW_SPIN_PAUSE_MAX: about 1500 pauses in all, enough to
+ * outlast a short section or a writer's hand-over. */
 #define RW_SPIN_READS 100
 #define RW_SPIN_PAUSE_MAX 16
 
