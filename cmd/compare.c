@@ -372,21 +372,6 @@ static bool comparable(const struct point *p)
 	       !p->fail[BASE] && !p->fail[NEW];
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median_of(double *v, size_t n)
-{
-	if (n == 0)
-		return NAN;
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-}
-
 /*
  * The machine's drift between the runs, per group (same threads and
  * parameters): the median over the group's points of new/base, or the
@@ -405,7 +390,7 @@ static int set_drift(struct cmp *c, bool *borrowed, struct sl_err *err)
 	for (size_t i = 0; i < c->npt; i++)
 		if (comparable(&c->pt[i]))
 			v[n++] = c->pt[i].ratio;
-	all = n >= DRIFT_MIN_POINTS ? median_of(v, n) : 1.0;
+	all = n >= DRIFT_MIN_POINTS ? sl_stat_median(v, n) : 1.0;
 	for (size_t i = 0; i < c->npt; i++) {
 		struct point *p = &c->pt[i];
 
@@ -432,7 +417,7 @@ static int set_drift(struct cmp *c, bool *borrowed, struct sl_err *err)
 		if (c->by_prim)
 			continue;
 		if (n >= DRIFT_MIN_POINTS) {
-			p->drift = median_of(v, n);
+			p->drift = sl_stat_median(v, n);
 		} else {
 			p->drift = all;
 			*borrowed = true;

@@ -562,12 +562,7 @@ static void test_adaptive_regimes(void **state)
 	}
 }
 
-/* adaptive releases with a plain store while nobody sleeps and with an
- * exchange once someone has: a thread that parks behind a holder in the
- * plain-store mode must still be woken by that holder's release.  Each
- * round first returns the lock to that mode (uncontended holds, more than
- * the 1024 it waits before trying the plain store again), then parks a
- * thread behind a held lock and releases it. */
+/* A thread that takes the lock once, behind the main thread's hold. */
 struct park_run {
 	const struct sl_prim *prim;
 	void *obj;
@@ -591,16 +586,19 @@ static void *park_behind(void *arg)
 	return NULL;
 }
 
-static void test_adaptive_wakes_sleeper_in_every_release_mode(void **state)
+/* Park a thread behind a held lock `rounds` times: it must stop spinning and
+ * sleep, and the release must wake it.  Each round first takes and releases
+ * the lock 4096 times uncontended (for adaptive: back to its plain-store
+ * release mode). */
+static void park_and_wake(const char *name, unsigned rounds)
 {
-	const unsigned rounds = 5;
-	struct park_run r = { .prim = sl_prim_find("adaptive") };
+	struct park_run r = { .prim = sl_prim_find(name) };
 	const struct sl_lock_ops *ops;
 	struct sl_err err;
 	void *t;
 
-	(void)state;
-	assert_non_null(r.prim);
+	if (!r.prim)
+		fail_msg("%s is not registered", name);
 	ops = &r.prim->lock;
 	r.obj = new_obj(r.prim, 2);
 	t = new_tctx(r.prim, r.obj);
@@ -619,22 +617,42 @@ static void test_adaptive_wakes_sleeper_in_every_release_mode(void **state)
 		while (!(tid = atomic_load_explicit(&r.tid, memory_order_acquire)))
 			sl_sleep_ns(100 * SL_NS_PER_US, NULL);
 		if (!wait_asleep(tid))
-			fail_msg("round %u: the waiter did not go to sleep behind the held lock",
-				 round);
+			fail_msg("%s, round %u: the waiter did not go to sleep behind the held lock",
+				 name, round);
 		ops->unlock(r.obj, t);
 		for (int i = 0; i < 5000 &&
 				!atomic_load_explicit(&r.done, memory_order_acquire);
 		     i++)
 			sl_sleep_ns(2 * SL_NS_PER_MS, NULL);
 		if (!atomic_load_explicit(&r.done, memory_order_acquire))
-			fail_msg("round %u: the sleeper was still asleep 10 s after the release (lost wake-up)",
-				 round);
+			fail_msg("%s, round %u: the sleeper was still asleep 10 s after the release (lost wake-up)",
+				 name, round);
 		pthread_join(th, NULL);
 	}
 	assert_int_equal(r.inside, rounds);
 	assert_int_equal(r.prim->check(r.obj, &err), 0);
 	free_tctx(r.prim, r.obj, t);
 	free_obj(r.prim, r.obj);
+}
+
+/* adaptive releases with a plain store while nobody sleeps and with an
+ * exchange once someone has: a thread that parks behind a holder in the
+ * plain-store mode must still be woken by that holder's release.  Each
+ * round first returns the lock to that mode (uncontended holds, more than
+ * the 1024 it waits before trying the plain store again). */
+static void test_adaptive_wakes_sleeper_in_every_release_mode(void **state)
+{
+	(void)state;
+	park_and_wake("adaptive", 5);
+}
+
+/* The futex mutexes spin for a bounded time only: a waiter behind a lock
+ * held for good ends up asleep, and the release wakes it. */
+static void test_mutex_spin_is_bounded(void **state)
+{
+	(void)state;
+	park_and_wake("mutex", 3);
+	park_and_wake("mutex-fair", 3);
 }
 
 /* A spin-then-park lock whose spin phase takes a free lock with a load and
@@ -707,6 +725,7 @@ int main(void)
 		cmocka_unit_test(test_sleeping_locks_through_runner),
 		cmocka_unit_test(test_adaptive_regimes),
 		cmocka_unit_test(test_adaptive_wakes_sleeper_in_every_release_mode),
+		cmocka_unit_test(test_mutex_spin_is_bounded),
 		cmocka_unit_test(test_runner_catches_bad_spin_phase),
 	};
 
