@@ -58,7 +58,11 @@
  *        gap restarts the hold's clock.  Without that rule, spinners that
  *        had backed off to long pauses charged many short holds to one and
  *        parked (16 CPUs, 8 threads, empty sections: 0.15 of spin-ttas's
- *        rate, 0.41 with it).  Capping the budget at the
+ *        rate, 0.41 with it).  The price: a lone spinner whose polls have
+ *        backed off that far no longer sees a preempted owner's hold run
+ *        past the budget, and spins on to the cap below; marks that name
+ *        their spinner would tell holds apart at any distance.  Capping the
+ *        budget at the
  *        cost of a park is the classic competitive rule (never spend more
  *        waiting than blocking would have cost), and it pays even for holds
  *        longer than that: a spinner arrives at a random point of the hold
