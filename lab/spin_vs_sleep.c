@@ -175,7 +175,7 @@ static int spin_vs_sleep_run(const struct sl_demo_ctx *ctx, FILE *out,
 		if (c->m[1].ctx_switches_per_op < 0.01)
 			fprintf(out,
 				"At %s with a thread per PU the mutex hardly slept (%.2g context switches\n"
-				"per op): it spins briefly before sleeping, so there it waits as a spinlock does.\n",
+				"per op): it spins for a while before sleeping, so there it waits as a spinlock does.\n",
 				a, c->m[1].ctx_switches_per_op);
 	}
 	{

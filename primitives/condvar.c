@@ -1,9 +1,9 @@
 /*
  * Monitors: one mutex and SL_COND_QUEUES condition queues over it.
  *
- * condvar: synclab's own.  The mutex is the three-state futex mutex of
- * mutex.c (0 free, 1 locked, 2 locked with possible sleepers; brief spin,
- * then FUTEX_WAIT), written again here so the monitor is one object.  Each
+ * condvar: synclab's own.  The mutex has the three states of mutex.c's
+ * (0 free, 1 locked, 2 locked with possible sleepers; a bounded spin, then
+ * FUTEX_WAIT), written here so the monitor is one object.  Each
  * condition queue is a futex sequence word plus a count of the threads
  * waiting on it:
  *
