@@ -58,12 +58,16 @@
  *        gap restarts the hold's clock.  Without that rule, spinners that
  *        had backed off to long pauses charged many short holds to one and
  *        parked (16 CPUs, 8 threads, empty sections: 0.15 of spin-ttas's
- *        rate, 0.41 with it).  The price: a lone spinner whose polls have
- *        backed off that far no longer sees a preempted owner's hold run
- *        past the budget, and spins on to the cap below; marks that name
- *        their spinner would tell holds apart at any distance.  Capping the
- *        budget at the
- *        cost of a park is the classic competitive rule (never spend more
+ *        rate, 0.41 with it).  Such a spinner does not mark either, as
+ *        the mark could not be used: its polls stay reads, and the release
+ *        keeps the plain store (2 threads on the 2-vCPU guest, empty
+ *        sections: 0.93 and 1.03 of spin-ttas's rate against 0.86 and 0.99
+ *        marking, two series of 8 alternations in one binary).  The price:
+ *        a lone spinner whose polls have backed off that far no longer sees
+ *        a preempted owner's hold run past the budget, and spins on to the
+ *        cap below; marks that name their spinner would tell holds apart at
+ *        any distance.  Capping the budget at the cost of a park is the
+ *        classic competitive rule (never spend more
  *        waiting than blocking would have cost), and it pays even for holds
  *        longer than that: a spinner arrives at a random point of the hold
  *        and often sees its end, and every sleeper costs the owner a
@@ -135,14 +139,18 @@
  * the median of rep-by-rep ratios within one invocation (repetitions of
  * 200 ms, interleaved).
  * On a 2-vCPU KVM guest (AMD EPYC, PAUSE ~25 ns), where the host moves these
- * rates by up to 30% between invocations: medians over 5 invocations of 3
+ * rates by up to 30% between invocations: medians over 10 invocations of 3
  * paired repetitions each, the range over the invocations in brackets.
- *   1 thread:   0.96 of spin-ttas (0.92-1.01); 50 ns sections 1.01
- *   2 threads:  0.96 of spin-ttas (0.88-1.03); 50 ns sections 0.95
- *               (0.83-1.02)
- *   16 threads: 1.22 of mutex (1.08-1.34), 3.4 of pthread-adaptive; 50 ns
- *               sections 1.19 (1.14-1.28); 10 us sections 0.94 (0.88-1.14),
- *               and 1.01 (0.91-1.05) at 2 threads
+ *   1 thread:   0.93 of spin-ttas (0.59-1.25); 50 ns sections 1.00
+ *               (0.96-1.07)
+ *   2 threads:  0.86 of spin-ttas (0.69-1.13); 50 ns sections 0.94
+ *               (0.84-1.21).  A series of 5 earlier the same day, before
+ *               far-apart polls stopped marking, gave 0.96 (0.88-1.03);
+ *               the two versions alternated in one binary favoured this
+ *               one (above), so the difference is the host's
+ *   16 threads: 1.04 of mutex (0.95-1.16), 3 of pthread-adaptive; 50 ns
+ *               sections 1.23 (0.91-1.30); 10 us sections 1.06 (0.67-1.43),
+ *               and 1.01 (0.92-1.31) at 2 threads
  * Earlier series here found the two-thread ratio at 0.81 while the host
  * let spin-ttas's pair run at nearly a lone thread's rate; what is left there
  * is the spinner's cadence: its second poll comes 4 pauses after the first,
@@ -162,13 +170,14 @@
  * before the two rules above (WAITERS no longer stops a spin, gaps restart
  * the hold's clock): 0.15 and 0.10 of spin-ttas at 8 and 16 threads.  Not
  * yet tested, and the likely costs that mutex's read-only polling does not
- * pay: every spinner past its grace marks holds with a CAS on the owner's
- * line and stamps spin_beat at every poll; a park in FAST mode sends a
- * membarrier to every CPU running the process; and alone the restartable
- * release costs about 4 ns more than spin-ttas's store on that processor
- * (PREFETCHW made no difference there: 0.76 and 0.75 of spin-ttas with and
- * without it, two alternations of same-layout builds; the exchange release
- * ran at 0.61).
+ * pay: a spinner past its grace marks holds with a CAS on the owner's line
+ * while its polls are close together (no longer once they are far apart, a
+ * change made after the figures above) and stamps spin_beat at every poll;
+ * a park in FAST mode sends a membarrier to every CPU running the process;
+ * and alone the restartable release costs about 4 ns more than spin-ttas's
+ * store on that processor (PREFETCHW made no difference there: 0.76 and
+ * 0.75 of spin-ttas with and without it, two alternations of same-layout
+ * builds; the exchange release ran at 0.61).
  */
 #include <errno.h>
 #include <sched.h>
@@ -566,7 +575,7 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters,
 	uint64_t budget, start, since, now, prev;
 	uint32_t hold = 0;
 	unsigned pause = AD_PAUSE_MIN;
-	bool got = false, registered = false;
+	bool got = false, registered = false, far;
 
 	if (est >= m->long_hold_ticks ||
 	    atomic_load_explicit(&m->max_spinners, memory_order_relaxed) == 0)
@@ -594,13 +603,15 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters,
 		}
 		now = ad_clock();
 		/* Polls this far apart cannot tell one marked hold from the
-		 * next: start the hold's clock again. */
-		if (now - prev > budget / 2)
+		 * next: start the hold's clock again, and leave the word
+		 * alone, since a mark could not be used. */
+		far = now - prev > budget / 2;
+		if (far)
 			since = now;
 		prev = now;
 		if (now - start > m->spin_cap_ticks)
 			break;
-		if (now - start > m->grace_ticks) {
+		if (now - start > m->grace_ticks && !far) {
 			if (!(s & AD_SPIN)) {
 				/* A hold not seen before: mark it, so that
 				 * its owner's next hold looks different. */
