@@ -79,7 +79,8 @@ static int env_measure(uint64_t window_ns, bool warn)
 	return SL_EXIT_OK;
 }
 
-/* Create the directories above path that do not exist yet. */
+/* synclab env: the facts of this machine (or of a --root tree), its
+ * fingerprint, or the environment file a sweep saves. */
 int cmd_env(int argc, char **argv)
 {
 	const char *root = "/", *output = NULL;

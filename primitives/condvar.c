@@ -62,8 +62,8 @@
 enum { CV_FREE = 0, CV_LOCKED = 1, CV_CONTENDED = 2 };
 
 /* Reads to spin while the owner runs, the pause between them doubling up to
- * 16, before sleeping: `mutex`'s spin before it was tuned on 16 CPUs (this
- * monitor was not measured there). */
+ * 16, before sleeping: a shorter spin than `mutex`'s, whose length was set
+ * by measurements on 16 CPUs that this monitor has not had. */
 #define CV_SPIN_READS 100
 
 struct cv_queue {
