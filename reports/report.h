@@ -96,6 +96,18 @@ double sl_stat_min(const double *v, size_t n);
 double sl_stat_max(const double *v, size_t n);
 /* Jain's fairness index (sum x)^2 / (n * sum x^2); 1 when all x are 0. */
 double sl_stat_jain(const uint64_t *x, size_t n);
+/* Two levels: sorted, the sample splits at a value at least SL_LEVEL_GAP
+ * times the one below it into two groups of at least two values, each
+ * narrower (max over min) than that gap; a machine that changed state
+ * between repetitions (a VM's vCPUs moved by the host) leaves this mark.
+ * true: found, and *lv gets each level's median and size.  n < 4, a value
+ * not above 0 or no memory: false. */
+#define SL_LEVEL_GAP 2.0
+struct sl_levels {
+	double low, high;   /* the medians of the two groups */
+	size_t nlow, nhigh; /* values in each */
+};
+bool sl_stat_two_levels(const double *v, size_t n, struct sl_levels *lv);
 /* Student's t with df degrees of freedom: CDF, and quantile for 0 < p < 1. */
 double sl_stat_t_cdf(double t, double df);
 double sl_stat_t_quantile(double p, double df);

@@ -54,6 +54,41 @@ double sl_stat_median(const double *v, size_t n)
 	return sl_stat_quantile(v, n, 0.5);
 }
 
+bool sl_stat_two_levels(const double *v, size_t n, struct sl_levels *lv)
+{
+	double *s;
+	double gap = 0.0;
+	size_t cut = 0; /* s[0..cut) low, s[cut..n) high */
+	bool found;
+
+	if (n < 4)
+		return false;
+	s = malloc(n * sizeof(*s));
+	if (!s)
+		return false;
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_double);
+	if (!(s[0] > 0.0)) {
+		free(s);
+		return false;
+	}
+	for (size_t i = 2; i + 2 <= n; i++)
+		if (s[i] / s[i - 1] > gap) {
+			gap = s[i] / s[i - 1];
+			cut = i;
+		}
+	found = cut && gap >= SL_LEVEL_GAP && s[cut - 1] / s[0] < gap &&
+		s[n - 1] / s[cut] < gap;
+	if (found) {
+		lv->nlow = cut;
+		lv->nhigh = n - cut;
+		lv->low = sl_stat_median(s, cut);
+		lv->high = sl_stat_median(s + cut, n - cut);
+	}
+	free(s);
+	return found;
+}
+
 double sl_stat_mean(const double *v, size_t n)
 {
 	double sum = 0.0;

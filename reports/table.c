@@ -46,6 +46,8 @@ struct group {
 	unsigned threads;
 	struct cell cell[C_ALL_];
 	const struct sl_row *failed; /* shown instead of figures */
+	bool two_levels;             /* its ops/s fell into two levels */
+	struct sl_levels levels;
 };
 
 struct col {
@@ -266,6 +268,7 @@ static void fill_group(struct group *g, const struct sl_row *rows, size_t n,
 
 	fmt_si(g->cell[C_RATE].s, sizeof(g->cell[C_RATE].s),
 	       sl_stat_median(rate, k));
+	g->two_levels = sl_stat_two_levels(rate, k, &g->levels);
 	if (baseline)
 		fill_vs(&g->cell[C_VS], rows, n, g, baseline, ratio);
 	/* Both need two repetitions; with one they show "-". */
@@ -330,6 +333,32 @@ static void print_failure(FILE *f, const struct col *cols, const int *ids,
 	print_cells(f, cols, ids, nids, g);
 	fprintf(f, GAP "%s%s%s\n", sl_status_name(res->status),
 		res->message[0] ? ": " : "", res->message);
+}
+
+/* Lines whose repetitions split into two levels: their median and spread
+ * describe neither, so say so under the table. */
+static void print_levels(FILE *f, const struct group *groups, size_t ng)
+{
+	bool any = false;
+
+	for (size_t j = 0; j < ng; j++) {
+		const struct group *g = &groups[j];
+		char lo[24], hi[24];
+
+		if (g->failed || !g->two_levels)
+			continue;
+		if (!any)
+			fputc('\n', f);
+		any = true;
+		fmt_si(lo, sizeof(lo), g->levels.low);
+		fmt_si(hi, sizeof(hi), g->levels.high);
+		fprintf(f, "two levels: %s at %u threads: %zu runs near %s ops/s, %zu near %s\n",
+			g->prim, g->threads, g->levels.nlow, lo, g->levels.nhigh, hi);
+	}
+	if (any)
+		fprintf(f, "  the machine changed between repetitions (a VM's host may move its vCPUs): "
+			   "the median mixes the levels; compare runs of one level, or pair "
+			   "repetitions with --baseline\n");
 }
 
 void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
@@ -456,6 +485,7 @@ void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
 			   "repetitions\n", baseline, baseline);
 	if (nev)
 		fprintf(f, "n/s: not supported on this machine\n");
+	print_levels(f, groups, ng);
 out:
 	free(groups);
 	free(scratch);

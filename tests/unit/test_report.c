@@ -473,6 +473,45 @@ static void test_table(void **state)
 	free(out);
 }
 
+/* A line whose repetitions fall into two levels gets a note under the
+ * table naming it and both levels; a line with one level does not. */
+static void test_table_two_levels(void **state)
+{
+	static const double moved[6] = { 4.0e6, 20e6, 21e6, 3.9e6, 19e6, 22e6 };
+	static const double steady[6] = { 20e6, 21e6, 19e6, 22e6, 20.5e6, 18e6 };
+	struct fixture f[12];
+	struct sl_row rows[12];
+	char *out = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&out, &len);
+
+	(void)state;
+	assert_non_null(m);
+	for (unsigned k = 0; k < 6; k++) {
+		fixture_init(&f[2 * k], "spin-ticket", 2, k + 1, moved[k]);
+		fixture_init(&f[2 * k + 1], "ck-ticket", 2, k + 1, steady[k]);
+	}
+	for (size_t i = 0; i < 12; i++)
+		rows[i] = f[i].row;
+	sl_table_print(m, rows, 12, NULL, NULL);
+	fclose(m);
+	assert_non_null(strstr(out, "two levels: spin-ticket at 2 threads: 2 runs near 3.95M ops/s, 4 near 20.5M\n"));
+	assert_null(strstr(out, "two levels: ck-ticket"));
+	assert_non_null(strstr(out, "the machine changed between repetitions"));
+	free(out);
+
+	/* Without such a line, no note at all. */
+	for (unsigned k = 0; k < 6; k++)
+		rows[k] = f[2 * k + 1].row;
+	out = NULL;
+	m = open_memstream(&out, &len);
+	assert_non_null(m);
+	sl_table_print(m, rows, 6, NULL, NULL);
+	fclose(m);
+	assert_null(strstr(out, "two levels"));
+	free(out);
+}
+
 /* Two primitives at 1, 2 and 4 threads, two repetitions each, and a
  * failed point that must not be plotted. */
 struct plot_rows {
@@ -672,6 +711,7 @@ int main(void)
 		cmocka_unit_test(test_csv_file),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_table_baseline),
+		cmocka_unit_test(test_table_two_levels),
 		cmocka_unit_test(test_plot),
 		cmocka_unit_test(test_plot_no_gnuplot),
 		cmocka_unit_test(test_plot_gnuplot_fails),

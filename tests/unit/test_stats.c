@@ -112,6 +112,39 @@ static void test_stddev(void **state)
 	assert_true(isnan(sl_stat_stddev(v, 0)));
 }
 
+/* Two levels, as a host that moves a VM's vCPUs between near and far cores
+ * leaves them (two-thread FIFO locks: about 4M or 20M ops/s per run), are
+ * found in any order, with each level's median and size; one noisy level,
+ * one outlier, an even spread or too few values are not. */
+static void test_two_levels(void **state)
+{
+	const double moved[] = { 19.2e6, 3.9e6, 20.7e6, 3.7e6, 18.8e6, 24.1e6, 3.8e6 };
+	const double noisy[] = { 10e6, 14e6, 9e6, 17e6, 12e6, 11e6 };
+	const double outlier[] = { 20e6, 21e6, 4e6, 19e6, 22e6 };
+	const double spread[] = { 1e6, 2e6, 4e6, 8e6, 16e6, 32e6 };
+	/* A 2x jump, but the upper group itself spans more than that. */
+	const double wide[] = { 1e6, 1.1e6, 2.5e6, 6e6 };
+	const double zero[] = { 0.0, 0.0, 5e6, 5e6 };
+	struct sl_levels lv;
+
+	(void)state;
+	assert_true(sl_stat_two_levels(moved, 7, &lv));
+	assert_int_equal(lv.nlow, 3);
+	assert_int_equal(lv.nhigh, 4);
+	assert_close(lv.low, 3.8e6);
+	assert_close(lv.high, (19.2e6 + 20.7e6) / 2.0);
+	assert_false(sl_stat_two_levels(noisy, 6, &lv));
+	assert_false(sl_stat_two_levels(outlier, 5, &lv));
+	assert_false(sl_stat_two_levels(spread, 6, &lv));
+	assert_false(sl_stat_two_levels(wide, 4, &lv));
+	assert_false(sl_stat_two_levels(zero, 4, &lv));
+	assert_false(sl_stat_two_levels(moved, 3, &lv));
+	/* The smallest split: two and two. */
+	assert_true(sl_stat_two_levels((const double[]){ 5.0, 1.0, 5.5, 1.1 }, 4, &lv));
+	assert_int_equal(lv.nlow, 2);
+	assert_close(lv.high, 5.25);
+}
+
 static void test_jain(void **state)
 {
 	uint64_t equal[] = { 500, 500, 500, 500 };
@@ -333,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_quantile),
 		cmocka_unit_test(test_mean_min_max),
 		cmocka_unit_test(test_stddev),
+		cmocka_unit_test(test_two_levels),
 		cmocka_unit_test(test_jain),
 		cmocka_unit_test(test_t_cdf_closed_forms),
 		cmocka_unit_test(test_t_quantile_table),
