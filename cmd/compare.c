@@ -683,6 +683,39 @@ static void describe_drift(FILE *out, const struct cmp *c, const bool *vary,
 			DRIFT_MIN_POINTS);
 }
 
+/* Points whose repetitions fell into two levels in either file: the machine
+ * changed state between them, and a verdict on such a point may be that
+ * change rather than the code's. */
+static void describe_levels(FILE *out, const struct cmp *c, const bool *vary)
+{
+	static const char *const side[2] = { "base", "new" };
+	char cells[NCELLS][256], lo[32], hi[32];
+	bool any = false;
+
+	for (size_t i = 0; i < c->npt; i++) {
+		const struct point *p = &c->pt[i];
+
+		for (int s = 0; s < 2; s++) {
+			struct sl_levels lv;
+
+			if (!p->in[s] || !sl_stat_two_levels(p->rate[s], p->nok[s], &lv))
+				continue;
+			if (!any)
+				fputc('\n', out);
+			any = true;
+			fill_cells(c, p, cells, vary);
+			fmt_si(lo, sizeof(lo), lv.low);
+			fmt_si(hi, sizeof(hi), lv.high);
+			fprintf(out, "two levels: %s at %s threads%s%s in %s: %zu runs near %s %s, %zu near %s\n",
+				cells[0], cells[1], cells[2][0] ? ", " : "", cells[2],
+				side[s], lv.nlow, lo, c->unit, lv.nhigh, hi);
+		}
+	}
+	if (any)
+		fprintf(out, "  the machine changed between repetitions (a VM's host may move its vCPUs):\n"
+			     "  a verdict on such a point may be that change, not the code's\n");
+}
+
 static void print_table(FILE *out, const struct cmp *c, bool borrowed)
 {
 	const char *head[NCELLS] = {
@@ -741,6 +774,7 @@ static void print_table(FILE *out, const struct cmp *c, bool borrowed)
 			if (p->in[s] && (p->reps_repeat[s] || c->f[s].rep < 0))
 				back_to_back = false;
 	}
+	describe_levels(out, c, vary);
 	fputc('\n', out);
 	if (c->per_cpu)
 		fprintf(out, "ops/cpu-s: median over ok repetitions of ops per second of CPU time the\n"

@@ -199,6 +199,18 @@ print("".join(pts.values()), end="")' | gen "$T/new.csv"
 	grep -E '^mutex +1 .*within noise' <<<"$output" || { show_run; flunk "not within noise"; }
 }
 
+@test "a point whose repetitions fall into two levels is named under the table with both levels" {
+	base
+	# As a host that moves the vCPUs leaves a two-thread FIFO lock: two
+	# runs at a fifth of the others' rate.
+	new "spin-ticket 2 ok 25e6 0.2 1.0 0.2 1.02 0.98"
+	run --separate-stderr "$SYNCLAB" compare "$T/base.csv" "$T/new.csv"
+	expect_status 0
+	expect_stdout_has "two levels: spin-ticket at 2 threads in new: 2 runs near 5.00M ops/cpu-s, 3 near 25.0M" \
+		"the machine changed between repetitions"
+	[ "$(grep -c '^two levels:' <<<"$output")" -eq 1 ] || { show_run; flunk "only that point, only in new"; }
+}
+
 @test "a point that was ok in BASE and fails in NEW is a regression, with the reason" {
 	base
 	new "pthread-mutex 2 check-failed 0 lost"
