@@ -31,16 +31,16 @@
  * rate at 8 and 16 threads, where ck polls without any backoff.)  Against
  * ck-ticket (the same packed word) at two threads, the earlier layout of
  * two words, a plain-store unlock and one wait loop for every waiter ran at
- * 0.93 of its rate; the packed word alone, or the lean next-in-line poll
- * alone, did not close that gap, the two together did.  Tickets start 1024
- * below the 2^32 wrap (as the kernel's jiffies start before theirs), so
- * every run, torture tests included, crosses it.  Strict FIFO is also its
- * weakness: with more threads than PUs, a preempted waiter whose turn comes
- * holds every later ticket up until the scheduler runs it again; so a
- * waiter that has gone without its turn for longer than a budget yields the
- * CPU on every poll instead of spinning out its time slice (sl_spinwait,
- * spinwait.h: tens of microseconds when the lock's threads outnumber the
- * PUs, a time slice otherwise).
+ * 0.93 of its rate; neither the packed word nor the lean next-in-line poll
+ * closed that gap alone in every series, the two together did.  Tickets
+ * start 1024 below the 2^32 wrap (as the kernel's jiffies start before
+ * theirs), so every run, torture tests included, crosses it.  Strict FIFO
+ * is also its weakness: with more threads than PUs, a preempted waiter
+ * whose turn comes holds every later ticket up until the scheduler runs it
+ * again; so a waiter that has gone without its turn for longer than a budget
+ * yields the CPU on every poll instead of spinning out its time slice
+ * (sl_spinwait, spinwait.h: tens of microseconds when the lock's threads
+ * outnumber the PUs, a time slice otherwise).
  *
  * pthread-spin: glibc's pthread_spinlock_t, the baseline.
  *
