@@ -356,9 +356,9 @@ static void print_levels(FILE *f, const struct group *groups, size_t ng)
 			g->prim, g->threads, g->levels.nlow, lo, g->levels.nhigh, hi);
 	}
 	if (any)
-		fprintf(f, "  the machine changed between repetitions (a VM's host may move its vCPUs): "
-			   "the median mixes the levels; compare runs of one level, or pair "
-			   "repetitions with --baseline\n");
+		fprintf(f, "  the machine changed between repetitions (a VM's host may move its vCPUs):\n"
+			   "  the median mixes the levels; compare runs of one level, or pair\n"
+			   "  repetitions with --baseline\n");
 }
 
 void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
