@@ -392,6 +392,20 @@ static void test_csv_file(void **state)
 	free(dir);
 }
 
+/* The table sl_table_print makes of rows, as a string to free. */
+static char *table_text(const struct sl_row *rows, size_t n,
+			const struct sl_counter_set *set, const char *baseline)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&out, &len);
+
+	assert_non_null(m);
+	sl_table_print(m, rows, n, set, baseline);
+	assert_int_equal(fclose(m), 0);
+	return out;
+}
+
 /* With a baseline, the "vs" column pairs repetitions: the median of the
  * per-repetition ratios, which here differs from the ratio of the medians
  * (20M over 20M).  The baseline's lines show 1x; a thread count the baseline
@@ -402,12 +416,9 @@ static void test_table_baseline(void **state)
 	static const double b_rate[3] = { 10e6, 20e6, 40e6 };
 	struct fixture f[7];
 	struct sl_row rows[7];
-	char *out = NULL, *line;
-	size_t len = 0;
-	FILE *m = open_memstream(&out, &len);
+	char *out, *line;
 
 	(void)state;
-	assert_non_null(m);
 	for (unsigned k = 0; k < 3; k++) {
 		fixture_init(&f[2 * k], "mutex", 2, k + 1, a_rate[k]);
 		fixture_init(&f[2 * k + 1], "spin-ttas", 2, k + 1, b_rate[k]);
@@ -415,8 +426,7 @@ static void test_table_baseline(void **state)
 	fixture_init(&f[6], "mutex", 4, 1, 5e6);
 	for (size_t i = 0; i < 7; i++)
 		rows[i] = f[i].row;
-	sl_table_print(m, rows, 7, NULL, "spin-ttas");
-	fclose(m);
+	out = table_text(rows, 7, NULL, "spin-ttas");
 	assert_non_null(strstr(out, "vs spin-ttas"));
 	line = strstr(out, "\nmutex            2");
 	assert_non_null(line);
@@ -432,11 +442,7 @@ static void test_table_baseline(void **state)
 	free(out);
 
 	/* Without one, no such column. */
-	out = NULL;
-	m = open_memstream(&out, &len);
-	assert_non_null(m);
-	sl_table_print(m, rows, 7, NULL, NULL);
-	fclose(m);
+	out = table_text(rows, 7, NULL, NULL);
 	assert_null(strstr(out, "vs "));
 	free(out);
 }
@@ -445,12 +451,9 @@ static void test_table(void **state)
 {
 	struct fixture f[4];
 	struct sl_row rows[4];
-	char *out = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&out, &len);
+	char *out;
 
 	(void)state;
-	assert_non_null(m);
 	fixture_init(&f[0], "spin-ticket", 2, 1, 12.3e6);
 	fixture_init(&f[1], "spin-ticket", 2, 2, 12.5e6);
 	fixture_init(&f[2], "spin-ticket", 2, 3, 11.9e6);
@@ -458,8 +461,7 @@ static void test_table(void **state)
 	fixture_fail(&f[3]);
 	for (size_t i = 0; i < 4; i++)
 		rows[i] = f[i].row;
-	sl_table_print(m, rows, 4, &f[0].set, NULL);
-	fclose(m);
+	out = table_text(rows, 4, &f[0].set, NULL);
 	assert_non_null(strstr(out, "ops/s"));
 	assert_non_null(strstr(out, "ns/op"));
 	assert_non_null(strstr(out, "instructions/op"));
@@ -481,20 +483,16 @@ static void test_table_two_levels(void **state)
 	static const double steady[6] = { 20e6, 21e6, 19e6, 22e6, 20.5e6, 18e6 };
 	struct fixture f[12];
 	struct sl_row rows[12];
-	char *out = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&out, &len);
+	char *out;
 
 	(void)state;
-	assert_non_null(m);
 	for (unsigned k = 0; k < 6; k++) {
 		fixture_init(&f[2 * k], "spin-ticket", 2, k + 1, moved[k]);
 		fixture_init(&f[2 * k + 1], "ck-ticket", 2, k + 1, steady[k]);
 	}
 	for (size_t i = 0; i < 12; i++)
 		rows[i] = f[i].row;
-	sl_table_print(m, rows, 12, NULL, NULL);
-	fclose(m);
+	out = table_text(rows, 12, NULL, NULL);
 	assert_non_null(strstr(out, "two levels: spin-ticket at 2 threads: 2 runs near 3.95M ops/s, 4 near 20.5M\n"));
 	assert_null(strstr(out, "two levels: ck-ticket"));
 	assert_non_null(strstr(out, "the machine changed between repetitions"));
@@ -503,11 +501,7 @@ static void test_table_two_levels(void **state)
 	/* Without such a line, no note at all. */
 	for (unsigned k = 0; k < 6; k++)
 		rows[k] = f[2 * k + 1].row;
-	out = NULL;
-	m = open_memstream(&out, &len);
-	assert_non_null(m);
-	sl_table_print(m, rows, 6, NULL, NULL);
-	fclose(m);
+	out = table_text(rows, 6, NULL, NULL);
 	assert_null(strstr(out, "two levels"));
 	free(out);
 }
