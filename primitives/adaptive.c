@@ -74,12 +74,25 @@
  *        FUTEX_WAKE on its unlock path (2 threads, 20 us sections, 10 us
  *        park cost: parking at once when the estimate exceeded it gave 86%
  *        of mutex's throughput, spinning for up to one park 93%);
- *      - the spin has lasted AD_SPIN_CAP_NS in all, however often the lock
+ *      - the spin has lasted its cap in all, however often the lock
  *        changed hands meanwhile (a thread that keeps losing the race to a
  *        running owner queues in the kernel instead).  It must span many
  *        polls at the slowest cadence: at 50 us, two of them, it parked the
  *        loser of an empty section long before the owner paused, and every
- *        unlock then paid a FUTEX_WAKE.
+ *        unlock then paid a FUTEX_WAKE.  The cap is AD_SPIN_CAP_NS when the
+ *        lock's threads outnumber the CPUs they run on: an owner may then
+ *        be preempted, and polls far apart (below) cannot see its hold run
+ *        long.  When every thread has a CPU of its own, owners run, and
+ *        losing the race for a while is what an unfair lock's waiter does:
+ *        the cap is then about a time slice, AD_SPIN_CAP_DEDICATED_NS.
+ *        Every such park cost a system call or two (FUTEX_WAIT, often
+ *        returning at once, and in FAST mode a membarrier that interrupts
+ *        every CPU running the process) and sent the lock to SLOW mode for
+ *        the next AD_CALM releases (2 threads on the 2-vCPU guest, one
+ *        binary, both caps alternated, 5 invocations of 7 repetitions in
+ *        each order: 1.02-1.05 of the 200 us cap's rate, empty and 50 ns
+ *        sections alike; 4 and 16 threads, where the cap stays 200 us,
+ *        unchanged).
  *      After the first AD_GRACE_NS (a short hold's worth of polling, which
  *      costs no shared write) the spinner must count itself in the atomic
  *      spinner count, which never exceeds the CPUs the lock's threads run on
@@ -151,6 +164,7 @@
  *   16 threads: 1.04 of mutex (0.95-1.16), 3 of pthread-adaptive; 50 ns
  *               sections 1.23 (0.91-1.30); 10 us sections 1.06 (0.67-1.43),
  *               and 1.01 (0.92-1.31) at 2 threads
+ * (those figures, and the 16-CPU ones below, predate the time-slice cap).
  * Earlier series here found the two-thread ratio at 0.81 while the host
  * let spin-ttas's pair run at nearly a lone thread's rate; what is left there
  * is the spinner's cadence: its second poll comes 4 pauses after the first,
@@ -225,8 +239,11 @@
  * [AD_SPIN_MIN_NS, AD_PARK_NS]. */
 #define AD_SPIN_MULT 4
 #define AD_SPIN_MIN_NS 2000
-/* Bound on one spin, however often the lock changes hands meanwhile. */
+/* Bound on one spin, however often the lock changes hands meanwhile, when
+ * the lock's threads outnumber their CPUs; and when each has a CPU of its
+ * own, about a time slice (as sl_spinwait's budgets, spinwait.h). */
 #define AD_SPIN_CAP_NS 200000
+#define AD_SPIN_CAP_DEDICATED_NS 4000000
 /* A spinner polls at first without counting itself against the limit, so
  * that waiting out one short hold costs no shared read-modify-write. */
 #define AD_GRACE_NS 1000
@@ -267,7 +284,8 @@ struct sl_adaptive {
 	_Atomic uint64_t hold_est;  /* EWMA of the hold, clock ticks */
 	/* Read-only after init. */
 	uint64_t park_ticks, long_hold_ticks, spin_min_ticks, spin_cap_ticks;
-	uint64_t sample_max_ticks;
+	uint64_t spin_cap_dedicated_ticks, sample_max_ticks;
+	uint32_t nthreads; /* threads that use the lock, as told at init */
 	uint64_t grace_ticks, stale_ticks;
 	/* CPUs the lock's threads may run on, less one; raised as threads
 	 * register (their affinity is known only once they are bound). */
@@ -455,7 +473,6 @@ static int ad_init(void *obj, const struct sl_prim_conf *conf,
 	struct sl_adaptive *m = obj;
 	double tpn = ad_ticks_per_ns();
 
-	(void)conf;
 	(void)err;
 	atomic_init(&m->word, 0);
 	atomic_init(&m->hold_est, 0);
@@ -477,6 +494,8 @@ static int ad_init(void *obj, const struct sl_prim_conf *conf,
 	m->long_hold_ticks = (uint64_t)(AD_LONG_HOLD_NS * tpn);
 	m->spin_min_ticks = (uint64_t)(AD_SPIN_MIN_NS * tpn);
 	m->spin_cap_ticks = (uint64_t)(AD_SPIN_CAP_NS * tpn);
+	m->spin_cap_dedicated_ticks = (uint64_t)(AD_SPIN_CAP_DEDICATED_NS * tpn);
+	m->nthreads = conf->nthreads;
 	m->sample_max_ticks = (uint64_t)(AD_SAMPLE_MAX_NS * tpn);
 	m->grace_ticks = (uint64_t)(AD_GRACE_NS * tpn);
 	m->stale_ticks = (uint64_t)(AD_STALE_NS * tpn);
@@ -572,14 +591,16 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters,
 		    bool woken)
 {
 	uint64_t est = atomic_load_explicit(&m->hold_est, memory_order_relaxed);
-	uint64_t budget, start, since, now, prev;
+	uint32_t max = atomic_load_explicit(&m->max_spinners, memory_order_relaxed);
+	uint64_t budget, cap, start, since, now, prev;
 	uint32_t hold = 0;
 	unsigned pause = AD_PAUSE_MIN;
 	bool got = false, registered = false, far;
 
-	if (est >= m->long_hold_ticks ||
-	    atomic_load_explicit(&m->max_spinners, memory_order_relaxed) == 0)
+	if (est >= m->long_hold_ticks || max == 0)
 		return false;
+	cap = m->nthreads <= max + 1 ? m->spin_cap_dedicated_ticks
+				     : m->spin_cap_ticks;
 	budget = est * AD_SPIN_MULT;
 	if (budget < m->spin_min_ticks)
 		budget = m->spin_min_ticks;
@@ -609,7 +630,7 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters,
 		if (far)
 			since = now;
 		prev = now;
-		if (now - start > m->spin_cap_ticks)
+		if (now - start > cap)
 			break;
 		if (now - start > m->grace_ticks && !far) {
 			if (!(s & AD_SPIN)) {
