@@ -300,6 +300,11 @@ struct sl_adaptive {
 struct ad_tctx {
 	uint32_t n;  /* this thread's contended acquisitions, for sampling */
 	uint64_t t0; /* clock at a sampled acquisition; 0: not sampled */
+	/* What this thread did (the events in the descriptor, in order). */
+	uint64_t sleeps; /* FUTEX_WAITs that slept */
+	uint64_t wakes;  /* FUTEX_WAKEs its unlocks made */
+	uint64_t yields; /* sched_yields at a full spinner count */
+	uint64_t fences; /* membarriers moving the lock to SLOW mode */
 };
 
 static inline uint64_t ad_clock(void)
@@ -659,6 +664,7 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters,
 			 * owner may well be waiting for a CPU, often this
 			 * one's: offer it, then look again.  The budget and
 			 * the cap still decide when to park. */
+			t->yields++;
 			sched_yield();
 			continue;
 		}
@@ -703,10 +709,13 @@ static bool ad_park(struct sl_adaptive *m, struct ad_tctx *t)
 		/* A FAST release that read the word before WAITERS was set
 		 * would store 0 over it: fence such releases out first. */
 		if (atomic_load_explicit(&m->mode, memory_order_seq_cst) !=
-		    AD_MODE_SLOW)
+		    AD_MODE_SLOW) {
 			ad_enter_slow(m);
+			t->fences++;
+		}
 #endif
-		sl_futex_wait(&m->word, s);
+		if (sl_futex_wait(&m->word, s))
+			t->sleeps++;
 		return false;
 	}
 }
@@ -792,8 +801,10 @@ static __attribute__((noinline)) void ad_release(struct sl_adaptive *m,
 #endif
 	/* release: publishes the section to the next acquirer */
 	if (atomic_exchange_explicit(&m->word, 0, memory_order_release) &
-	    AD_WAITERS)
+	    AD_WAITERS) {
+		t->wakes++;
 		sl_futex_wake(&m->word, 1);
+	}
 }
 
 static void ad_unlock(void *obj, void *tctx)
@@ -824,6 +835,16 @@ static int ad_check(void *obj, struct sl_err *err)
 	return 0;
 }
 
+static void ad_events(const void *tctx, uint64_t out[SL_PRIM_EVENTS])
+{
+	const struct ad_tctx *t = tctx;
+
+	out[0] = t->sleeps;
+	out[1] = t->wakes;
+	out[2] = t->yields;
+	out[3] = t->fences;
+}
+
 const struct sl_prim sl_prim_adaptive = {
 	.name = "adaptive",
 	.family = "mutex",
@@ -837,4 +858,6 @@ const struct sl_prim sl_prim_adaptive = {
 	.lock = { .lock = ad_lock, .unlock = ad_unlock,
 		  .trylock = ad_trylock },
 	.check = ad_check,
+	.event_names = { "sleeps", "wakes", "yields", "fences" },
+	.events = ad_events,
 };

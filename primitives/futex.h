@@ -5,7 +5,9 @@
 #ifndef SL_PRIMITIVES_FUTEX_H
 #define SL_PRIMITIVES_FUTEX_H
 
+#include <errno.h>
 #include <linux/futex.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -17,11 +19,13 @@
  * already differs, which is what closes the lost-wake-up window: the kernel
  * compares and queues the caller atomically with respect to sl_futex_wake.
  * Spurious returns happen (signals); callers always re-check in a loop.
+ * true: the caller slept (woken, or interrupted); false: it did not.
  */
-static inline void sl_futex_wait(_Atomic uint32_t *addr, uint32_t expected)
+static inline bool sl_futex_wait(_Atomic uint32_t *addr, uint32_t expected)
 {
-	syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, expected,
-		NULL, NULL, 0);
+	return syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, expected,
+		       NULL, NULL, 0) == 0 ||
+	       errno == EINTR;
 }
 
 /* As sl_futex_wait, for at most timeout (relative). */

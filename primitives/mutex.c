@@ -88,6 +88,12 @@ struct sl_mutex {
 	_Atomic uint32_t state;
 };
 
+/* What a thread did, as the descriptor's events name it. */
+struct mutex_tctx {
+	uint64_t sleeps; /* FUTEX_WAITs that slept */
+	uint64_t wakes;  /* FUTEX_WAKEs its unlocks made */
+};
+
 static int mutex_init(void *obj, const struct sl_prim_conf *conf,
 		      struct sl_err *err)
 {
@@ -124,7 +130,7 @@ static bool mutex_spin_take(struct sl_mutex *m, uint32_t as)
 	}
 }
 
-static void mutex_lock_slow(struct sl_mutex *m)
+static void mutex_lock_slow(struct sl_mutex *m, struct mutex_tctx *t)
 {
 	/*
 	 * A thread that never slept may take a free lock as LOCKED even if
@@ -140,7 +146,8 @@ static void mutex_lock_slow(struct sl_mutex *m)
 	 * acquire: pairs with the release in mutex_unlock */
 	while (atomic_exchange_explicit(&m->state, MUTEX_CONTENDED,
 					memory_order_acquire) != MUTEX_FREE) {
-		sl_futex_wait(&m->state, MUTEX_CONTENDED);
+		if (sl_futex_wait(&m->state, MUTEX_CONTENDED))
+			t->sleeps++;
 		/* Woken: the waker may already hold the lock again; wait for
 		 * it to leave before marking it contended once more. */
 		if (mutex_spin_take(m, MUTEX_CONTENDED))
@@ -153,14 +160,13 @@ static void mutex_lock(void *obj, void *tctx)
 	struct sl_mutex *m = obj;
 	uint32_t expected = MUTEX_FREE;
 
-	(void)tctx;
 	/* acquire: pairs with the release in mutex_unlock */
 	if (atomic_compare_exchange_strong_explicit(&m->state, &expected,
 						    MUTEX_LOCKED,
 						    memory_order_acquire,
 						    memory_order_relaxed))
 		return;
-	mutex_lock_slow(m);
+	mutex_lock_slow(m, tctx);
 }
 
 static bool mutex_trylock(void *obj, void *tctx)
@@ -179,11 +185,20 @@ static void mutex_unlock(void *obj, void *tctx)
 {
 	struct sl_mutex *m = obj;
 
-	(void)tctx;
 	/* release: publishes the critical section to the next acquirer */
 	if (atomic_exchange_explicit(&m->state, MUTEX_FREE,
-				     memory_order_release) == MUTEX_CONTENDED)
+				     memory_order_release) == MUTEX_CONTENDED) {
+		((struct mutex_tctx *)tctx)->wakes++;
 		sl_futex_wake(&m->state, 1);
+	}
+}
+
+static void mutex_events(const void *tctx, uint64_t out[SL_PRIM_EVENTS])
+{
+	const struct mutex_tctx *t = tctx;
+
+	out[0] = t->sleeps;
+	out[1] = t->wakes;
 }
 
 static int mutex_check(void *obj, struct sl_err *err)
@@ -205,10 +220,13 @@ const struct sl_prim sl_prim_mutex = {
 	.summary = "futex mutex, three states; spins with backoff, then sleeps; no syscall when uncontended",
 	.flags = SL_PRIM_SLEEPS,
 	.obj_size = sizeof(struct sl_mutex),
+	.tctx_size = sizeof(struct mutex_tctx),
 	.init = mutex_init,
 	.lock = { .lock = mutex_lock, .unlock = mutex_unlock,
 		  .trylock = mutex_trylock },
 	.check = mutex_check,
+	.event_names = { "sleeps", "wakes" },
+	.events = mutex_events,
 };
 
 /* --- mutex-fair ----------------------------------------------------------- */

@@ -195,6 +195,8 @@ struct sl_lab_ops {
 	void (*window)(void *obj, void *tctx, unsigned id);
 };
 
+#define SL_PRIM_EVENTS 4
+
 struct sl_prim {
 	const char *name;    /* kebab-case, as the user types it */
 	const char *alias;   /* another accepted name, or NULL */
@@ -231,7 +233,19 @@ struct sl_prim {
 	/* Can this machine run it?  NULL means always.  Otherwise returns false
 	 * and fills why (one line) when it cannot. */
 	bool (*supported)(char *why, size_t n);
+
+	/* What the primitive did while waiting, as it counts it itself: up
+	 * to SL_PRIM_EVENTS names of events (plural nouns: "sleeps",
+	 * "yields"), NULL after the last, and the counts a thread's context
+	 * holds, read by that thread (at the window's edges).  The counts
+	 * are plain per-thread fields bumped on slow paths only.  No names:
+	 * counts nothing. */
+	const char *event_names[SL_PRIM_EVENTS];
+	void (*events)(const void *tctx, uint64_t out[SL_PRIM_EVENTS]);
 };
+
+/* Events a primitive declares; 0 when it counts none. */
+unsigned sl_prim_event_count(const struct sl_prim *p);
 
 /* The registry (primitives/registry.def), in listing order. */
 size_t sl_prim_count(void);

@@ -76,3 +76,14 @@ size_t sl_prim_tctx_stride(const struct sl_prim *p)
 
 	return SL_ROUND_UP(n, SL_SLOT_ALIGN);
 }
+
+unsigned sl_prim_event_count(const struct sl_prim *p)
+{
+	unsigned n = 0;
+
+	if (!p->events)
+		return 0;
+	while (n < SL_PRIM_EVENTS && p->event_names[n])
+		n++;
+	return n;
+}

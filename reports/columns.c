@@ -115,6 +115,27 @@ static void put_per_op(char *buf, size_t n, const struct sl_row *row,
 	put_num(buf, n, "%.6g", v / (double)row->res->ops);
 }
 
+/* name=count;... for the primitive's own events; empty when it counts
+ * none. */
+static void put_prim_events(char *buf, size_t n, const struct sl_row *row)
+{
+	const struct sl_prim *p = row->pt->prim;
+	unsigned ne = p ? sl_prim_event_count(p) : 0;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (unsigned e = 0; e < ne && o < n; e++) {
+		int k = snprintf(buf + o, n - o, "%s%s=%" PRIu64, e ? ";" : "",
+				 p->event_names[e], row->res->prim_events[e]);
+
+		if (k < 0 || (size_t)k >= n - o) {
+			buf[o] = '\0'; /* never half a pair */
+			return;
+		}
+		o += (size_t)k;
+	}
+}
+
 static void put_cpus(char *buf, size_t n, const struct sl_result *res)
 {
 	size_t o = 0;
@@ -186,6 +207,7 @@ static bool is_measured(enum col_id id)
 	case COL_vol_ctx_switches:
 	case COL_invol_ctx_switches:
 	case COL_cpu_s:
+	case COL_prim_events:
 	case COL_lat_samples:
 	case COL_lat_p50_ns:
 	case COL_lat_p90_ns:
@@ -262,6 +284,9 @@ void sl_column_format(size_t i, const struct sl_row *row, char *buf, size_t n)
 		break;
 	case COL_cpus:
 		put_cpus(buf, n, res);
+		break;
+	case COL_prim_events:
+		put_prim_events(buf, n, row);
 		break;
 	case COL_oversubscribed:
 		sl_textf(buf, n, "%d", res->oversubscribed ? 1 : 0);

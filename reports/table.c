@@ -48,6 +48,8 @@ struct group {
 	const struct sl_row *failed; /* shown instead of figures */
 	bool two_levels;             /* its ops/s fell into two levels */
 	struct sl_levels levels;
+	const struct sl_prim *p;     /* for the names of its events */
+	double events[SL_PRIM_EVENTS]; /* per second, medians; NAN: none */
 };
 
 struct col {
@@ -220,6 +222,31 @@ static void fill_vs(struct cell *c, const struct sl_row *rows, size_t n,
 	}
 }
 
+/* The primitive's own events per second of the window, medians over the
+ * ok repetitions. */
+static void fill_events(struct group *g, const struct sl_row *rows, size_t n,
+			double *scratch)
+{
+	unsigned ne = g->p ? sl_prim_event_count(g->p) : 0;
+
+	for (unsigned e = 0; e < SL_PRIM_EVENTS; e++) {
+		size_t k = 0;
+
+		g->events[e] = NAN;
+		if (e >= ne)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			const struct sl_result *res = rows[i].res;
+
+			if (same_group(&rows[i], g) && res->status == SL_STATUS_OK &&
+			    res->window_ns)
+				scratch[k++] = (double)res->prim_events[e] * 1e9 /
+					       (double)res->window_ns;
+		}
+		g->events[e] = sl_stat_median(scratch, k);
+	}
+}
+
 static void fill_group(struct group *g, const struct sl_row *rows, size_t n,
 		       const struct sl_counter_set *set, const char *baseline,
 		       double *scratch)
@@ -294,6 +321,7 @@ static void fill_group(struct group *g, const struct sl_row *rows, size_t n,
 		 "%s..%s", a, b);
 	for (unsigned e = 0; set && e < set->n && e < SL_MAX_EVENTS; e++)
 		fill_counter(&g->cell[C_MAIN_ + e], rows, n, g, set, e, scratch);
+	fill_events(g, rows, n, scratch);
 }
 
 static int line_width(const struct col *cols, const int *ids, size_t nids)
@@ -361,6 +389,36 @@ static void print_levels(FILE *f, const struct group *groups, size_t ng)
 			   "  repetitions with --baseline\n");
 }
 
+/* What the primitives counted themselves (sleeps, wake-ups, yields), for
+ * the lines where they counted anything: how they waited, beside how fast. */
+static void print_events(FILE *f, const struct group *groups, size_t ng)
+{
+	bool any = false;
+
+	for (size_t j = 0; j < ng; j++) {
+		const struct group *g = &groups[j];
+		unsigned ne = g->p ? sl_prim_event_count(g->p) : 0;
+		bool some = false;
+
+		for (unsigned e = 0; e < ne; e++)
+			some |= isfinite(g->events[e]) && g->events[e] > 0;
+		if (g->failed || !some)
+			continue;
+		if (!any)
+			fprintf(f, "\nwhat the primitives counted themselves (see their entries in synclab(1)),\n"
+				   "per second of the window, medians over repetitions\n");
+		any = true;
+		fprintf(f, "  %s at %u threads:", g->prim, g->threads);
+		for (unsigned e = 0; e < ne; e++) {
+			char v[24];
+
+			fmt_si(v, sizeof(v), g->events[e]);
+			fprintf(f, "%s %s %s/s", e ? "," : "", v, g->p->event_names[e]);
+		}
+		fputc('\n', f);
+	}
+}
+
 void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
 		    const struct sl_counter_set *counters, const char *baseline)
 {
@@ -406,6 +464,7 @@ void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
 				break;
 		if (j == ng) {
 			groups[ng].prim = prim_name(&rows[i]);
+			groups[ng].p = rows[i].pt->prim;
 			groups[ng].threads = rows[i].pt->threads;
 			ng++;
 		}
@@ -485,6 +544,7 @@ void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
 			   "repetitions\n", baseline, baseline);
 	if (nev)
 		fprintf(f, "n/s: not supported on this machine\n");
+	print_events(f, groups, ng);
 	print_levels(f, groups, ng);
 out:
 	free(groups);

@@ -103,6 +103,25 @@ static void sample_cpu(struct thread_state *ts, unsigned n, int edge)
 	}
 }
 
+/* The primitive's event counts over the calling worker's contexts (each
+ * context is written by this thread alone). */
+static void sample_prim_events(const struct sl_worker *w,
+			       uint64_t out[SL_PRIM_EVENTS])
+{
+	const struct sl_run *run = w->run;
+	uint64_t one[SL_PRIM_EVENTS];
+
+	memset(out, 0, SL_PRIM_EVENTS * sizeof(out[0]));
+	if (!run->prim->events)
+		return;
+	for (unsigned i = 0; i < run->instances; i++) {
+		memset(one, 0, sizeof(one));
+		run->prim->events(w->tctx[i], one);
+		for (unsigned e = 0; e < SL_PRIM_EVENTS; e++)
+			out[e] += one[e];
+	}
+}
+
 bool sl_worker_phase_change(struct sl_worker *w, unsigned phase)
 {
 	/* Index 0 samples the window's start, 1 its end.  A worker that
@@ -110,6 +129,7 @@ bool sl_worker_phase_change(struct sl_worker *w, unsigned phase)
 	const int edge = phase == SL_PHASE_WARMUP || phase == SL_PHASE_MEASURE ? 0 : 1;
 
 	sl_rusage_self(&w->vol_cs[edge], &w->invol_cs[edge]);
+	sample_prim_events(w, w->prim_events[edge]);
 	w->seen_phase = phase;
 	return phase < SL_PHASE_STOP;
 }
@@ -413,6 +433,9 @@ static void fill_figures(struct sl_result *res, const struct thread_state *ts,
 		res->ops += t->ops;
 		res->vol_cs += t->vol_cs;
 		res->invol_cs += t->invol_cs;
+		for (unsigned e = 0; e < SL_PRIM_EVENTS; e++)
+			res->prim_events[e] += w->prim_events[1][e] -
+					       w->prim_events[0][e];
 		if (uncounted & (1u << t->role))
 			continue;
 		if (t->ops < res->min_thread_ops)

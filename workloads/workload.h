@@ -154,6 +154,9 @@ struct sl_result {
 	long vol_cs, invol_cs;    /* sums of the thread values */
 	double cpu_s;             /* sum of thread[].cpu_s: compare with
 				   * window_ns * threads to see time burned */
+	/* The primitive's own events in the window, summed over threads, in
+	 * the order of its event_names (sl_prim_event_count of them). */
+	uint64_t prim_events[SL_PRIM_EVENTS];
 	uint64_t observed;        /* lab experiments: events the shape
 				   * counted (see SL_KIND_LAB); else 0 */
 	double lab_figure[SL_LAB_FIGURES]; /* lab experiments' own; NAN */
@@ -216,6 +219,9 @@ struct sl_worker {
 	unsigned seen_phase;
 	long vol_cs[2], invol_cs[2];
 	uint64_t cpu_ns[2]; /* written by the main thread only */
+	/* The primitive's own event counts (sl_prim.events), summed over
+	 * this thread's contexts, at the same two edges. */
+	uint64_t prim_events[2][SL_PRIM_EVENTS];
 };
 
 /* Shared state of one run: read-mostly after the start. */

@@ -179,6 +179,13 @@ EOF
 	[ "$n" -eq 2 ] || flunk "$n rows on stdout, expected 2"
 }
 
+@test "prim_events holds mutex's own counts as name=count pairs and is empty for a primitive that counts none" {
+	sweep
+	csv_each "$R" 're.fullmatch(r"sleeps=[0-9]+;wakes=[0-9]+", r["prim_events"]) if r["primitive"] == "mutex" else r["prim_events"] == ""'
+	# A lone thread never waits.
+	csv_each "$R" 'r["prim_events"] == "sleeps=0;wakes=0" if r["primitive"] == "mutex" and r["threads"] == "1" else True'
+}
+
 @test "16 mutex threads on this machine finish promptly and are reported oversubscribed" {
 	local t0 t1 pus
 	pus=$(nproc)

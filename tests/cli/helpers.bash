@@ -133,7 +133,7 @@ EOF
 # isnum(s) says whether s is one.
 csv_each() {
 	python3 - "$1" "$2" <<'EOF'
-import csv, math, sys
+import csv, math, re, sys
 path, expr = sys.argv[1], sys.argv[2]
 
 def num(s):
@@ -156,7 +156,7 @@ if not rows:
 bad = 0
 for i, r in enumerate(rows, 2):
     try:
-        ok = eval(expr, {"num": num, "isnum": isnum, "r": r})
+        ok = eval(expr, {"num": num, "isnum": isnum, "re": re, "r": r})
     except Exception as e:
         ok = False
         print(f"{path}:{i}: {type(e).__name__}: {e}", file=sys.stderr)

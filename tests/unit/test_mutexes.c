@@ -17,6 +17,7 @@
 #include "tests/unit/prim_fixture.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
@@ -569,7 +570,19 @@ struct park_run {
 	_Atomic pid_t tid;
 	_Atomic int done;
 	unsigned inside; /* under the lock */
+	uint64_t events[SL_PRIM_EVENTS]; /* the waiter's, summed over rounds */
 };
+
+/* Position of the primitive's event called name; fails the test if it
+ * counts no such event. */
+static unsigned event_index(const struct sl_prim *p, const char *name)
+{
+	for (unsigned e = 0; e < sl_prim_event_count(p); e++)
+		if (strcmp(p->event_names[e], name) == 0)
+			return e;
+	fail_msg("%s counts no %s", p->name, name);
+	return 0;
+}
 
 static void *park_behind(void *arg)
 {
@@ -581,6 +594,13 @@ static void *park_behind(void *arg)
 	r->prim->lock.lock(r->obj, t);
 	r->inside++;
 	r->prim->lock.unlock(r->obj, t);
+	if (r->prim->events) {
+		uint64_t ev[SL_PRIM_EVENTS] = { 0 };
+
+		r->prim->events(t, ev);
+		for (unsigned e = 0; e < SL_PRIM_EVENTS; e++)
+			r->events[e] += ev[e];
+	}
 	free_tctx(r->prim, r->obj, t);
 	atomic_store_explicit(&r->done, 1, memory_order_release);
 	return NULL;
@@ -589,7 +609,9 @@ static void *park_behind(void *arg)
 /* Park a thread behind a held lock `rounds` times: it must stop spinning and
  * sleep, and the release must wake it.  Each round first takes and releases
  * the lock 4096 times uncontended (for adaptive: back to its plain-store
- * release mode). */
+ * release mode).  A primitive that counts sleeps and wakes must have
+ * counted each: one sleep at least per round for the waiter, one wake per
+ * round for the holder, which alone releases while the waiter sleeps. */
 static void park_and_wake(const char *name, unsigned rounds)
 {
 	struct park_run r = { .prim = sl_prim_find(name) };
@@ -631,6 +653,17 @@ static void park_and_wake(const char *name, unsigned rounds)
 	}
 	assert_int_equal(r.inside, rounds);
 	assert_int_equal(r.prim->check(r.obj, &err), 0);
+	if (r.prim->events) {
+		uint64_t mine[SL_PRIM_EVENTS] = { 0 };
+		unsigned sleeps = event_index(r.prim, "sleeps");
+		unsigned wakes = event_index(r.prim, "wakes");
+
+		r.prim->events(t, mine);
+		if (r.events[sleeps] < rounds || mine[wakes] != rounds)
+			fail_msg("%s: %u rounds counted %" PRIu64 " sleeps by the waiter and %" PRIu64 " wakes by the holder (expected at least %u and exactly %u)",
+				 name, rounds, r.events[sleeps], mine[wakes],
+				 rounds, rounds);
+	}
 	free_tctx(r.prim, r.obj, t);
 	free_obj(r.prim, r.obj);
 }

@@ -28,7 +28,7 @@ static const char *const expected_columns[] = {
 	"consumers", "capacity", "permits", "warmup_s", "cycles_per_op",
 	"instructions_per_op", "cache_misses_per_op",
 	"context_switches_per_op", "cpu_migrations", "vol_ctx_switches",
-	"invol_ctx_switches", "cpu_s", "latency_period", "lat_samples",
+	"invol_ctx_switches", "cpu_s", "prim_events", "latency_period", "lat_samples",
 	"lat_p50_ns", "lat_p90_ns", "lat_p99_ns", "lat_p999_ns", "lat_max_ns",
 	"clock_ns", "handoff_samples", "handoff_p50_ns", "handoff_p99_ns",
 	"handoff_same_pu_pct", "handoff_smt_pct", "handoff_cache_pct",
@@ -114,6 +114,22 @@ static void fixture_init(struct fixture *f, const char *prim, unsigned threads,
 	f->row.res = &f->res;
 	f->row.meta = &f->meta;
 	f->row.calib = &f->calib;
+}
+
+static void no_events(const void *tctx, uint64_t out[SL_PRIM_EVENTS])
+{
+	(void)tctx;
+	(void)out;
+}
+
+/* The fixture's primitive counts sleeps and wakes; the run counted these. */
+static void fixture_events(struct fixture *f, uint64_t sleeps, uint64_t wakes)
+{
+	f->prim.event_names[0] = "sleeps";
+	f->prim.event_names[1] = "wakes";
+	f->prim.events = no_events;
+	f->res.prim_events[0] = sleeps;
+	f->res.prim_events[1] = wakes;
 }
 
 static void fixture_fail(struct fixture *f)
@@ -251,6 +267,22 @@ static void test_row_ok(void **state)
 	assert_field(&f.row, "kernel", "6.1.0-test");
 	assert_field(&f.row, "synclab_version", "0.1.0");
 	assert_field(&f.row, "message", "");
+	/* A primitive that counts nothing leaves its events empty. */
+	assert_field(&f.row, "prim_events", "");
+}
+
+/* A primitive's own events: every name with its count, in its order; a
+ * count of 0 is a count; a failed run shows none. */
+static void test_row_prim_events(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, "mutex", 2, 1, 1000.0 / 1.5);
+	fixture_events(&f, 12, 0);
+	assert_field(&f.row, "prim_events", "sleeps=12;wakes=0");
+	fixture_fail(&f);
+	assert_field(&f.row, "prim_events", "");
 }
 
 static void test_row_counter_absent(void **state)
@@ -506,6 +538,37 @@ static void test_table_two_levels(void **state)
 	free(out);
 }
 
+/* What the primitives counted goes under the table, per second of the
+ * window and as the median over repetitions, for the lines that counted
+ * anything. */
+static void test_table_prim_events(void **state)
+{
+	static const uint64_t sleeps[3] = { 150, 450, 300 }; /* 1.5 s windows */
+	struct fixture f[6];
+	struct sl_row rows[6];
+	char *out;
+
+	(void)state;
+	for (unsigned k = 0; k < 3; k++) {
+		fixture_init(&f[k], "mutex", 4, k + 1, 1e6);
+		fixture_events(&f[k], sleeps[k], 3);
+		fixture_init(&f[3 + k], "adaptive", 2, k + 1, 1e6);
+		fixture_events(&f[3 + k], 0, 0);
+	}
+	for (size_t i = 0; i < 6; i++)
+		rows[i] = f[i].row;
+	out = table_text(rows, 6, NULL, NULL);
+	assert_non_null(strstr(out, "what the primitives counted themselves"));
+	assert_non_null(strstr(out, "  mutex at 4 threads: 200 sleeps/s, 2.00 wakes/s\n"));
+	assert_null(strstr(out, "adaptive at 2 threads:"));
+	free(out);
+
+	/* Nothing counted anywhere: no such section. */
+	out = table_text(rows + 3, 3, NULL, NULL);
+	assert_null(strstr(out, "what the primitives counted"));
+	free(out);
+}
+
 /* Two primitives at 1, 2 and 4 threads, two repetitions each, and a
  * failed point that must not be plotted. */
 struct plot_rows {
@@ -706,6 +769,8 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_table_baseline),
 		cmocka_unit_test(test_table_two_levels),
+		cmocka_unit_test(test_table_prim_events),
+		cmocka_unit_test(test_row_prim_events),
 		cmocka_unit_test(test_plot),
 		cmocka_unit_test(test_plot_no_gnuplot),
 		cmocka_unit_test(test_plot_gnuplot_fails),

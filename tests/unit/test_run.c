@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,6 +373,66 @@ static void test_counters_window(void **state)
 	sl_result_release(&res);
 }
 
+/* A spinlock that counts, per thread, every acquisition and every
+ * acquisition made with more than one instance: events the runner must
+ * report for the window only, summed over threads and instances. */
+struct counting_ctx {
+	uint64_t locks;
+};
+static void counting_lock(void *obj, void *tctx)
+{
+	_Atomic uint32_t *w = obj;
+
+	while (atomic_exchange_explicit(w, 1, memory_order_acquire))
+		sl_cpu_relax();
+	((struct counting_ctx *)tctx)->locks++;
+}
+static void counting_unlock(void *obj, void *tctx)
+{
+	(void)tctx;
+	atomic_store_explicit((_Atomic uint32_t *)obj, 0, memory_order_release);
+}
+static void counting_events(const void *tctx, uint64_t out[SL_PRIM_EVENTS])
+{
+	out[0] = ((const struct counting_ctx *)tctx)->locks;
+	out[1] = 7; /* the same at both edges: 0 in the window */
+}
+static const struct sl_prim counting_prim = {
+	.name = "test-counting", .family = "test", .kind = SL_KIND_LOCK,
+	.summary = "counts its acquisitions", .obj_size = sizeof(uint32_t),
+	.tctx_size = sizeof(struct counting_ctx),
+	.lock = { .lock = counting_lock, .unlock = counting_unlock },
+	.event_names = { "locks", "constants" },
+	.events = counting_events,
+};
+
+/* The primitive's own counts cover the window: with a warm-up as long as
+ * the window, counts since the start would be about twice the window's
+ * ops.  Each thread samples at the edges it sees and the main thread reads
+ * ops at its own, so the two differ by the few ops in between. */
+static void test_prim_events_cover_the_window(void **state)
+{
+	struct sl_point pt = point("mutex", 3);
+	struct sl_result res;
+	struct sl_err err;
+	double ratio;
+
+	(void)state;
+	pt.prim = &counting_prim;
+	pt.locks = 2;
+	pt.warmup_ns = pt.duration_ns;
+	assert_int_equal(sl_prim_event_count(&counting_prim), 2);
+	assert_int_equal(sl_run_point(&pt, &res, &err), 0);
+	assert_int_equal(res.status, SL_STATUS_OK);
+	ratio = (double)res.prim_events[0] / (double)res.ops;
+	if (ratio < 0.8 || ratio > 1.2)
+		fail_msg("%" PRIu64 " locks counted in a window of %" PRIu64 " ops",
+			 res.prim_events[0], res.ops);
+	assert_int_equal(res.prim_events[1], 0);
+	assert_int_equal(res.prim_events[2], 0);
+	sl_result_release(&res);
+}
+
 static bool never_supported(char *why, size_t n)
 {
 	snprintf(why, n, "needs a feature this test pretends is missing");
@@ -407,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_oversubscribed_on_one_pu),
 		cmocka_unit_test(test_counters_window),
 		cmocka_unit_test(test_unsupported),
+		cmocka_unit_test(test_prim_events_cover_the_window),
 		/* Last: it leaves threads asleep forever. */
 		cmocka_unit_test(test_deadlock_is_reported_not_hung),
 	};
