@@ -71,6 +71,13 @@ struct mcs_node {
 	_Atomic uint32_t locked;
 };
 
+/* The thread context: its node, and on a line of its own (the node's is
+ * polled), the thread's count of yields past the spin budget. */
+struct mcs_ctx {
+	struct mcs_node node; /* first: the context is the node */
+	alignas(SL_CACHELINE) uint64_t yields;
+};
+
 struct mcs_lock {
 	_Atomic(struct mcs_node *) tail;
 	unsigned budget; /* sl_spinwait's, from init */
@@ -108,7 +115,7 @@ static void mcs_lock(void *obj, void *tctx)
 	atomic_store_explicit(&pred->next, me, memory_order_release);
 	/* acquire: pairs with the release store of locked in mcs_unlock */
 	while (atomic_load_explicit(&me->locked, memory_order_acquire))
-		sl_spinwait(&spent, 1, budget);
+		sl_spinwait(&spent, 1, budget, &((struct mcs_ctx *)tctx)->yields);
 }
 
 static bool mcs_trylock(void *obj, void *tctx)
@@ -146,7 +153,8 @@ static void mcs_unlock(void *obj, void *tctx)
 
 		/* acquire: pairs with the release store linking it */
 		while (!(next = atomic_load_explicit(&me->next, memory_order_acquire)))
-			sl_spinwait(&spent, 1, budget);
+			sl_spinwait(&spent, 1, budget,
+				    &((struct mcs_ctx *)tctx)->yields);
 	}
 	/* release: publishes the critical section to the successor */
 	atomic_store_explicit(&next->locked, 0, memory_order_release);
@@ -162,6 +170,11 @@ static int mcs_check(void *obj, struct sl_err *err)
 	return 0;
 }
 
+static void mcs_events(const void *tctx, uint64_t out[SL_PRIM_EVENTS])
+{
+	out[0] = ((const struct mcs_ctx *)tctx)->yields;
+}
+
 const struct sl_prim sl_prim_spin_mcs = {
 	.name = "spin-mcs",
 	.family = "spin",
@@ -169,11 +182,13 @@ const struct sl_prim sl_prim_spin_mcs = {
 	.summary = "MCS queue spinlock: FIFO, each waiter spins on its own node's line",
 	.flags = SL_PRIM_FIFO,
 	.obj_size = sizeof(struct mcs_lock),
-	.tctx_size = sizeof(struct mcs_node),
+	.tctx_size = sizeof(struct mcs_ctx),
 	.init = mcs_init,
 	.lock = { .lock = mcs_lock, .unlock = mcs_unlock,
 		  .trylock = mcs_trylock },
 	.check = mcs_check,
+	.event_names = { "yields" },
+	.events = mcs_events,
 };
 
 /* --- spin-clh ------------------------------------------------------------ */
@@ -195,6 +210,7 @@ struct clh_lock {
 struct clh_ctx {
 	struct clh_node *mine; /* the node this thread owns now */
 	struct clh_node *pred; /* while holding: the node to leave with */
+	uint64_t yields;       /* sched_yields past the spin budget */
 };
 
 static int clh_init(void *obj, const struct sl_prim_conf *conf,
@@ -265,13 +281,14 @@ static void clh_thread_fini(void *obj, void *tctx)
 /* Out of line: the wait loop's call to sched_yield() would otherwise make
  * every acquisition save and restore registers it never needs. */
 static __attribute__((noinline)) void clh_wait(const struct clh_lock *l,
+					       struct clh_ctx *c,
 					       struct clh_node *pred)
 {
 	unsigned spent = 0, budget = l->budget;
 
 	/* acquire: pairs with the release store of locked in clh_unlock */
 	while (atomic_load_explicit(&pred->locked, memory_order_acquire))
-		sl_spinwait(&spent, 1, budget);
+		sl_spinwait(&spent, 1, budget, &c->yields);
 }
 
 static void clh_lock(void *obj, void *tctx)
@@ -286,7 +303,7 @@ static void clh_lock(void *obj, void *tctx)
 	c->pred = pred; /* the node we leave with */
 	/* acquire: pairs with the release store of locked in clh_unlock */
 	if (atomic_load_explicit(&pred->locked, memory_order_acquire))
-		clh_wait(l, pred);
+		clh_wait(l, c, pred);
 }
 
 static void clh_unlock(void *obj, void *tctx)
@@ -313,6 +330,11 @@ static int clh_check(void *obj, struct sl_err *err)
 	return 0;
 }
 
+static void clh_events(const void *tctx, uint64_t out[SL_PRIM_EVENTS])
+{
+	out[0] = ((const struct clh_ctx *)tctx)->yields;
+}
+
 const struct sl_prim sl_prim_spin_clh = {
 	.name = "spin-clh",
 	.family = "spin",
@@ -327,4 +349,6 @@ const struct sl_prim sl_prim_spin_clh = {
 	.thread_fini = clh_thread_fini,
 	.lock = { .lock = clh_lock, .unlock = clh_unlock },
 	.check = clh_check,
+	.event_names = { "yields" },
+	.events = clh_events,
 };

@@ -189,6 +189,7 @@ struct sl_ticket {
 struct sl_ticket_ctx {
 	uint32_t mine;    /* the holder's ticket; read back by unlock */
 	uint32_t handoff; /* pauses per hand-off as this thread saw them; 0: none yet */
+	uint64_t yields;  /* sched_yields past the spin budget (the event) */
 };
 
 static inline uint32_t ticket_next(uint64_t word) { return (uint32_t)(word >> 32); }
@@ -222,7 +223,7 @@ static __attribute__((noinline)) void ticket_wait(struct sl_ticket *t,
 					  ? TICKET_BACKOFF_MAX
 					  : 1 + ahead * handoff / 2;
 
-		sl_spinwait(&spent, pauses, budget);
+		sl_spinwait(&spent, pauses, budget, &c->yields);
 		since += pauses;
 		/* acquire: pairs with the release fetch-and-add in ticket_unlock */
 		owner = ticket_serving(atomic_load_explicit(&t->word, memory_order_acquire));
@@ -316,6 +317,11 @@ static int ticket_check(void *obj, struct sl_err *err)
 	return 0;
 }
 
+static void ticket_events(const void *tctx, uint64_t out[SL_PRIM_EVENTS])
+{
+	out[0] = ((const struct sl_ticket_ctx *)tctx)->yields;
+}
+
 const struct sl_prim sl_prim_spin_ticket = {
 	.name = "spin-ticket",
 	.family = "spin",
@@ -328,6 +334,8 @@ const struct sl_prim sl_prim_spin_ticket = {
 	.lock = { .lock = ticket_lock, .unlock = ticket_unlock,
 		  .trylock = ticket_trylock },
 	.check = ticket_check,
+	.event_names = { "yields" },
+	.events = ticket_events,
 };
 
 /* --- pthread-spin -------------------------------------------------------- */

@@ -27,6 +27,7 @@
 #define SL_PRIMITIVES_SPINWAIT_H
 
 #include <sched.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "util/atomics.h"
@@ -47,14 +48,17 @@ static inline unsigned sl_spinwait_budget(unsigned nthreads)
 }
 
 /* Wait `pauses` pause instructions, or yield once the wait that *spent
- * tracks (zero at its start) has used up budget pauses. */
-static inline void sl_spinwait(unsigned *spent, unsigned pauses, unsigned budget)
+ * tracks (zero at its start) has used up budget pauses; a yield counts one
+ * in *yields, the waiting thread's own count (the locks' "yields" event). */
+static inline void sl_spinwait(unsigned *spent, unsigned pauses, unsigned budget,
+			       uint64_t *yields)
 {
 	if (*spent < budget) {
 		*spent += pauses;
 		while (pauses--)
 			sl_cpu_relax();
 	} else {
+		++*yields;
 		sched_yield();
 	}
 }

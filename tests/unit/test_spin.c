@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -367,6 +368,82 @@ static void *holder_thread(void *arg)
 	h->p->lock.unlock(h->obj, t);
 	free_tctx(h->p, h->obj, t);
 	return NULL;
+}
+
+/* --- yields past the spin budget ----------------------------------------- */
+
+/* Position of the event named "yields", or -1. */
+static int yields_event(const struct sl_prim *p)
+{
+	for (unsigned e = 0; e < sl_prim_event_count(p); e++)
+		if (strcmp(p->event_names[e], "yields") == 0)
+			return (int)e;
+	return -1;
+}
+
+struct yield_waiter {
+	const struct sl_prim *p;
+	void *obj;
+	_Atomic unsigned queued;
+	uint64_t yields; /* its count once it got the lock and left */
+};
+
+static void *yield_waiter_thread(void *arg)
+{
+	struct yield_waiter *y = arg;
+	void *t = new_tctx(y->p, y->obj);
+	uint64_t ev[SL_PRIM_EVENTS] = { 0 };
+
+	raise_flag(&y->queued, 1);
+	y->p->lock.lock(y->obj, t);
+	y->p->lock.unlock(y->obj, t);
+	y->p->events(t, ev);
+	y->yields = ev[yields_event(y->p)];
+	free_tctx(y->p, y->obj, t);
+	return NULL;
+}
+
+/*
+ * synclab's FIFO spinlocks yield once a wait outlasts their budget (a time
+ * slice's worth of pauses at most) and count each yield: a waiter behind a
+ * hold of 100 ms must have yielded, and the holder, which never waited,
+ * must not have.
+ */
+static void test_fifo_waits_count_yields(void **state)
+{
+	unsigned tested = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sl_prim_count(); i++) {
+		const struct sl_prim *p = sl_prim_at(i);
+		struct yield_waiter y = { .p = p };
+		uint64_t mine[SL_PRIM_EVENTS] = { 0 };
+		pthread_t th;
+		void *t;
+
+		if (!is_spinlock(p) || !(p->flags & SL_PRIM_FIFO) ||
+		    yields_event(p) < 0)
+			continue;
+		y.obj = new_obj(p, 2);
+		t = new_tctx(p, y.obj);
+		p->lock.lock(y.obj, t);
+		atomic_init(&y.queued, 0);
+		assert_int_equal(pthread_create(&th, NULL, yield_waiter_thread, &y), 0);
+		wait_flag(&y.queued, 1);
+		sl_sleep_ns(100 * SL_NS_PER_MS, NULL);
+		p->lock.unlock(y.obj, t);
+		pthread_join(th, NULL);
+		p->events(t, mine);
+		if (y.yields == 0 || mine[yields_event(p)] != 0)
+			fail_msg("%s: the waiter behind a 100 ms hold counted %" PRIu64 " yields, the holder %" PRIu64 " (expected some, and none)",
+				 p->name, y.yields, mine[yields_event(p)]);
+		check_free(p, y.obj);
+		free_tctx(p, y.obj, t);
+		free_obj(p, y.obj);
+		tested++;
+	}
+	/* spin-ticket, spin-mcs and spin-clh */
+	assert_true(tested >= 3);
 }
 
 static void test_trylock_contended(void **state)
@@ -743,6 +820,7 @@ int main(void)
 		cmocka_unit_test(test_fifo_order),
 		cmocka_unit_test(test_fifo_check_catches_lifo),
 		cmocka_unit_test(test_trylock_contended),
+		cmocka_unit_test(test_fifo_waits_count_yields),
 		cmocka_unit_test(test_trylock_mixed_torture),
 		cmocka_unit_test(test_nested_many_locks),
 		cmocka_unit_test(test_contexts_come_and_go),
