@@ -76,6 +76,16 @@ struct sl_condvar {
 	struct cv_queue q[SL_COND_QUEUES];
 };
 
+/* What a thread did, as the descriptor's events name it.  The ops also
+ * take a NULL context and count nothing: the workqueue embeds this monitor
+ * and calls it from threads that hold no context of it. */
+struct cv_tctx {
+	uint64_t sleeps;       /* waits that slept on a condition queue */
+	uint64_t wakes;        /* FUTEX_WAKEs of signals and broadcasts */
+	uint64_t mutex_sleeps; /* FUTEX_WAITs on the mutex that slept */
+	uint64_t mutex_wakes;  /* FUTEX_WAKEs its unlocks made */
+};
+
 static int cv_init(void *obj, const struct sl_prim_conf *conf,
 		   struct sl_err *err)
 {
@@ -91,7 +101,7 @@ static int cv_init(void *obj, const struct sl_prim_conf *conf,
 	return 0;
 }
 
-static void cv_lock_slow(struct sl_condvar *c)
+static void cv_lock_slow(struct sl_condvar *c, struct cv_tctx *t)
 {
 	unsigned pause = 1;
 
@@ -117,10 +127,11 @@ static void cv_lock_slow(struct sl_condvar *c)
 	/* acquire: pairs with the release exchange in cv_unlock */
 	while (atomic_exchange_explicit(&c->mutex, CV_CONTENDED,
 					memory_order_acquire) != CV_FREE)
-		sl_futex_wait(&c->mutex, CV_CONTENDED);
+		if (sl_futex_wait(&c->mutex, CV_CONTENDED) && t)
+			t->mutex_sleeps++;
 }
 
-static inline void cv_lock_(struct sl_condvar *c)
+static inline void cv_lock_(struct sl_condvar *c, struct cv_tctx *t)
 {
 	uint32_t expected = CV_FREE;
 
@@ -129,49 +140,51 @@ static inline void cv_lock_(struct sl_condvar *c)
 						     CV_LOCKED,
 						     memory_order_acquire,
 						     memory_order_relaxed))
-		cv_lock_slow(c);
+		cv_lock_slow(c, t);
 }
 
-static inline void cv_unlock_(struct sl_condvar *c)
+static inline void cv_unlock_(struct sl_condvar *c, struct cv_tctx *t)
 {
 	/* release: publishes the critical section to the next acquirer */
 	if (atomic_exchange_explicit(&c->mutex, CV_FREE, memory_order_release) ==
-	    CV_CONTENDED)
+	    CV_CONTENDED) {
+		if (t)
+			t->mutex_wakes++;
 		sl_futex_wake(&c->mutex, 1);
+	}
 }
 
 static void cv_lock(void *obj, void *tctx)
 {
-	(void)tctx;
-	cv_lock_(obj);
+	cv_lock_(obj, tctx);
 }
 
 static void cv_unlock(void *obj, void *tctx)
 {
-	(void)tctx;
-	cv_unlock_(obj);
+	cv_unlock_(obj, tctx);
 }
 
 static void cv_wait(void *obj, void *tctx, unsigned q)
 {
 	struct sl_condvar *c = obj;
 	struct cv_queue *cq = &c->q[q];
+	struct cv_tctx *t = tctx;
 	uint32_t seq;
 
-	(void)tctx;
 	/* Both relaxed: under the mutex, which orders them with respect to
 	 * every signaller that changed the condition under it. */
 	atomic_fetch_add_explicit(&cq->waiters, 1, memory_order_relaxed);
 	seq = atomic_load_explicit(&cq->seq, memory_order_relaxed);
-	cv_unlock_(c);
-	sl_futex_wait(&cq->seq, seq);
+	cv_unlock_(c, t);
+	if (sl_futex_wait(&cq->seq, seq) && t)
+		t->sleeps++;
 	/* Awake: no longer needs a wake-up, so leave the count before
 	 * queueing for the mutex; signals meanwhile skip the system call. */
 	atomic_fetch_sub_explicit(&cq->waiters, 1, memory_order_relaxed);
-	cv_lock_(c);
+	cv_lock_(c, t);
 }
 
-static void cv_wake(struct sl_condvar *c, unsigned q, int n)
+static void cv_wake(struct sl_condvar *c, struct cv_tctx *t, unsigned q, int n)
 {
 	struct cv_queue *cq = &c->q[q];
 
@@ -179,19 +192,29 @@ static void cv_wake(struct sl_condvar *c, unsigned q, int n)
 		return;
 	/* relaxed: a token; the woken thread reads the data under the mutex */
 	atomic_fetch_add_explicit(&cq->seq, 1, memory_order_relaxed);
+	if (t)
+		t->wakes++;
 	sl_futex_wake(&cq->seq, n);
 }
 
 static void cv_signal(void *obj, void *tctx, unsigned q)
 {
-	(void)tctx;
-	cv_wake(obj, q, 1);
+	cv_wake(obj, tctx, q, 1);
 }
 
 static void cv_broadcast(void *obj, void *tctx, unsigned q)
 {
-	(void)tctx;
-	cv_wake(obj, q, INT_MAX);
+	cv_wake(obj, tctx, q, INT_MAX);
+}
+
+static void cv_events(const void *tctx, uint64_t out[SL_PRIM_EVENTS])
+{
+	const struct cv_tctx *t = tctx;
+
+	out[0] = t->sleeps;
+	out[1] = t->wakes;
+	out[2] = t->mutex_sleeps;
+	out[3] = t->mutex_wakes;
 }
 
 static int cv_check(void *obj, struct sl_err *err)
@@ -222,10 +245,13 @@ const struct sl_prim sl_prim_condvar = {
 	.summary = "futex monitor: three-state mutex, a sequence word per queue; no syscall to signal an empty queue",
 	.flags = SL_PRIM_SLEEPS,
 	.obj_size = sizeof(struct sl_condvar),
+	.tctx_size = sizeof(struct cv_tctx),
 	.init = cv_init,
 	.cond = { .lock = cv_lock, .unlock = cv_unlock, .wait = cv_wait,
 		  .signal = cv_signal, .broadcast = cv_broadcast },
 	.check = cv_check,
+	.event_names = { "sleeps", "wakes", "mutex-sleeps", "mutex-wakes" },
+	.events = cv_events,
 };
 
 /* --- pthread-cond ------------------------------------------------------- */

@@ -245,6 +245,9 @@ enum { FAIR_WAIT = 0, FAIR_SLEEP = 1, FAIR_GO = 2 };
 struct fair_node {
 	_Atomic(struct fair_node *) next;
 	_Atomic uint32_t state; /* FAIR_*: the futex word this waiter sleeps on */
+	/* The owning thread's events: FUTEX_WAITs that slept, and
+	 * FUTEX_WAKEs its unlocks made. */
+	uint64_t sleeps, wakes;
 };
 
 struct sl_mutex_fair {
@@ -286,7 +289,8 @@ static void fair_wait(struct fair_node *me)
 		return;
 	/* acquire: pairs with the release exchange in fair_unlock */
 	while (atomic_load_explicit(&me->state, memory_order_acquire) != FAIR_GO)
-		sl_futex_wait(&me->state, FAIR_SLEEP);
+		if (sl_futex_wait(&me->state, FAIR_SLEEP))
+			me->sleeps++;
 }
 
 static void fair_lock(void *obj, void *tctx)
@@ -349,8 +353,18 @@ static void fair_unlock(void *obj, void *tctx)
 	/* release: hands the lock and the section to next; pairs with the
 	 * acquire load or CAS of its state in fair_wait */
 	if (atomic_exchange_explicit(&next->state, FAIR_GO,
-				     memory_order_release) == FAIR_SLEEP)
+				     memory_order_release) == FAIR_SLEEP) {
+		me->wakes++;
 		sl_futex_wake(&next->state, 1);
+	}
+}
+
+static void fair_events(const void *tctx, uint64_t out[SL_PRIM_EVENTS])
+{
+	const struct fair_node *me = tctx;
+
+	out[0] = me->sleeps;
+	out[1] = me->wakes;
 }
 
 static int fair_check(void *obj, struct sl_err *err)
@@ -375,4 +389,6 @@ const struct sl_prim sl_prim_mutex_fair = {
 	.lock = { .lock = fair_lock, .unlock = fair_unlock,
 		  .trylock = fair_trylock },
 	.check = fair_check,
+	.event_names = { "sleeps", "wakes" },
+	.events = fair_events,
 };

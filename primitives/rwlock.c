@@ -99,6 +99,13 @@
  * raised the throughput by a third or more). */
 #define RW_POLITE_READS 16
 
+/* What a thread did, as the descriptors' events name it. */
+struct rw_tctx {
+	uint64_t sleeps;   /* FUTEX_WAITs that slept, readers' and writers' */
+	uint64_t wakes;    /* FUTEX_WAKE calls its releases made */
+	uint64_t backouts; /* read_locks that found a writer and backed out */
+};
+
 struct sl_rwlock {
 	alignas(SL_CACHELINE) _Atomic uint32_t state;
 	/* Writers sleep here; bumped by every writer wake-up.  Its own line:
@@ -128,17 +135,18 @@ static inline void rw_pause(unsigned *pause)
 		*pause <<= 1;
 }
 
-static void rw_wake_writer(struct sl_rwlock *l)
+static void rw_wake_writer(struct sl_rwlock *l, struct rw_tctx *t)
 {
 	/* release: the waker's state change happens-before the woken writer's
 	 * re-check (pairs with the acquire load of wake in write_lock) */
 	atomic_fetch_add_explicit(&l->wake, 1, memory_order_release);
+	t->wakes++;
 	sl_futex_wake(&l->wake, 1);
 }
 
 /* A reader leaves (or backs out).  The last one out, with no writer holding
  * the lock and one asleep, wakes a writer. */
-static inline void rw_read_release(struct sl_rwlock *l)
+static inline void rw_read_release(struct sl_rwlock *l, struct rw_tctx *t)
 {
 	/* release: this reader's section happens-before the next writer's
 	 * (pairs with the acquire CAS in write_lock) */
@@ -153,7 +161,7 @@ static inline void rw_read_release(struct sl_rwlock *l)
 				    &l->state, &s, s & ~RW_WSLEEP,
 				    memory_order_relaxed, memory_order_relaxed)) {
 				if (s & RW_WWAIT_MASK)
-					rw_wake_writer(l);
+					rw_wake_writer(l, t);
 				return;
 			}
 		}
@@ -162,7 +170,8 @@ static inline void rw_read_release(struct sl_rwlock *l)
 	}
 }
 
-static void rw_read_wait(struct sl_rwlock *l, uint32_t blocked)
+static void rw_read_wait(struct sl_rwlock *l, struct rw_tctx *t,
+			 uint32_t blocked)
 {
 	unsigned pause = 1;
 	uint32_t s;
@@ -198,12 +207,14 @@ static void rw_read_wait(struct sl_rwlock *l, uint32_t blocked)
 		}
 		/* Sleeps only while the word still reads s: a write_unlock
 		 * after our CAS changes it and finds RSLEEP. */
-		sl_futex_wait(&l->state, s);
+		if (sl_futex_wait(&l->state, s))
+			t->sleeps++;
 		s = atomic_load_explicit(&l->state, memory_order_relaxed);
 	}
 }
 
-static inline void rw_read_lock(struct sl_rwlock *l, bool prefer_writers)
+static inline void rw_read_lock(struct sl_rwlock *l, struct rw_tctx *t,
+				bool prefer_writers)
 {
 	const uint32_t blocked = prefer_writers ? RW_WRITER | RW_WWAIT_MASK
 						: RW_WRITER;
@@ -213,8 +224,9 @@ static inline void rw_read_lock(struct sl_rwlock *l, bool prefer_writers)
 
 	if (__builtin_expect(!(s & blocked), 1))
 		return;
-	rw_read_release(l);
-	rw_read_wait(l, blocked);
+	t->backouts++;
+	rw_read_release(l, t);
+	rw_read_wait(l, t, blocked);
 }
 
 /* The state after a waiting writer takes the lock from s.  WSLEEP stays
@@ -229,7 +241,7 @@ static inline uint32_t rw_take(uint32_t s, bool slept)
 	return slept ? n | RW_WSLEEP : n;
 }
 
-static void rw_write_wait(struct sl_rwlock *l)
+static void rw_write_wait(struct sl_rwlock *l, struct rw_tctx *t)
 {
 	unsigned pause = 1;
 	bool slept = false;
@@ -288,12 +300,13 @@ static void rw_write_wait(struct sl_rwlock *l)
 		}
 		/* WSLEEP is set in a state that excludes us: the release that
 		 * lets us in finds it, and bumps wake after we read seq. */
-		sl_futex_wait(&l->wake, seq);
+		if (sl_futex_wait(&l->wake, seq))
+			t->sleeps++;
 		slept = true;
 	}
 }
 
-static inline void rw_write_lock(struct sl_rwlock *l)
+static inline void rw_write_lock(struct sl_rwlock *l, struct rw_tctx *t)
 {
 	uint32_t s = 0;
 
@@ -302,11 +315,11 @@ static inline void rw_write_lock(struct sl_rwlock *l)
 				     &l->state, &s, RW_WRITER,
 				     memory_order_acquire, memory_order_relaxed), 1))
 		return;
-	rw_write_wait(l);
+	rw_write_wait(l, t);
 }
 
-static void rw_write_unlock_slow(struct sl_rwlock *l, uint32_t s,
-				 bool prefer_writers)
+static void rw_write_unlock_slow(struct sl_rwlock *l, struct rw_tctx *t,
+				 uint32_t s, bool prefer_writers)
 {
 	bool wake_readers, wake_writer;
 	uint32_t n;
@@ -329,12 +342,15 @@ static void rw_write_unlock_slow(struct sl_rwlock *l, uint32_t s,
 							memory_order_release,
 							memory_order_relaxed));
 	if (wake_writer)
-		rw_wake_writer(l);
-	if (wake_readers)
+		rw_wake_writer(l, t);
+	if (wake_readers) {
+		t->wakes++;
 		sl_futex_wake(&l->state, INT_MAX);
+	}
 }
 
-static inline void rw_write_unlock(struct sl_rwlock *l, bool prefer_writers)
+static inline void rw_write_unlock(struct sl_rwlock *l, struct rw_tctx *t,
+				   bool prefer_writers)
 {
 	uint32_t s = RW_WRITER;
 
@@ -343,7 +359,7 @@ static inline void rw_write_unlock(struct sl_rwlock *l, bool prefer_writers)
 				     &l->state, &s, 0, memory_order_release,
 				     memory_order_relaxed), 1))
 		return;
-	rw_write_unlock_slow(l, s, prefer_writers);
+	rw_write_unlock_slow(l, t, s, prefer_writers);
 }
 
 static int rw_check(void *obj, struct sl_err *err)
@@ -363,38 +379,41 @@ static int rw_check(void *obj, struct sl_err *err)
 /* The descriptors' ops: the preference is a constant in each. */
 static void wpref_read_lock(void *obj, void *tctx)
 {
-	(void)tctx;
-	rw_read_lock(obj, true);
+	rw_read_lock(obj, tctx, true);
 }
 
 static void rpref_read_lock(void *obj, void *tctx)
 {
-	(void)tctx;
-	rw_read_lock(obj, false);
+	rw_read_lock(obj, tctx, false);
 }
 
 static void rw_read_unlock(void *obj, void *tctx)
 {
-	(void)tctx;
-	rw_read_release(obj);
+	rw_read_release(obj, tctx);
 }
 
 static void any_write_lock(void *obj, void *tctx)
 {
-	(void)tctx;
-	rw_write_lock(obj);
+	rw_write_lock(obj, tctx);
 }
 
 static void wpref_write_unlock(void *obj, void *tctx)
 {
-	(void)tctx;
-	rw_write_unlock(obj, true);
+	rw_write_unlock(obj, tctx, true);
 }
 
 static void rpref_write_unlock(void *obj, void *tctx)
 {
-	(void)tctx;
-	rw_write_unlock(obj, false);
+	rw_write_unlock(obj, tctx, false);
+}
+
+static void rw_events(const void *tctx, uint64_t out[SL_PRIM_EVENTS])
+{
+	const struct rw_tctx *t = tctx;
+
+	out[0] = t->sleeps;
+	out[1] = t->wakes;
+	out[2] = t->backouts;
 }
 
 const struct sl_prim sl_prim_rwlock = {
@@ -404,10 +423,13 @@ const struct sl_prim sl_prim_rwlock = {
 	.summary = "futex rwlock, writer-preferring: one RMW per side when uncontended; spins, then sleeps",
 	.flags = SL_PRIM_SLEEPS,
 	.obj_size = sizeof(struct sl_rwlock),
+	.tctx_size = sizeof(struct rw_tctx),
 	.init = rw_init,
 	.rw = { .read_lock = wpref_read_lock, .read_unlock = rw_read_unlock,
 		.write_lock = any_write_lock, .write_unlock = wpref_write_unlock },
 	.check = rw_check,
+	.event_names = { "sleeps", "wakes", "backouts" },
+	.events = rw_events,
 };
 
 const struct sl_prim sl_prim_rwlock_rpref = {
@@ -417,10 +439,13 @@ const struct sl_prim sl_prim_rwlock_rpref = {
 	.summary = "the futex rwlock, reader-preferring: readers never wait for waiting writers (writers can starve)",
 	.flags = SL_PRIM_SLEEPS,
 	.obj_size = sizeof(struct sl_rwlock),
+	.tctx_size = sizeof(struct rw_tctx),
 	.init = rw_init,
 	.rw = { .read_lock = rpref_read_lock, .read_unlock = rw_read_unlock,
 		.write_lock = any_write_lock, .write_unlock = rpref_write_unlock },
 	.check = rw_check,
+	.event_names = { "sleeps", "wakes", "backouts" },
+	.events = rw_events,
 };
 
 /* --- glibc ---------------------------------------------------------------- */

@@ -114,7 +114,13 @@ static inline bool fsem_try_take(struct sl_sem *s, uint64_t *w, uint64_t minus)
 	return false;
 }
 
-static void fsem_wait_slow(struct sl_sem *s)
+/* What a thread did, as the descriptor's events name it. */
+struct fsem_tctx {
+	uint64_t sleeps; /* FUTEX_WAITs that slept */
+	uint64_t wakes;  /* FUTEX_WAKEs its posts made */
+};
+
+static void fsem_wait_slow(struct sl_sem *s, struct fsem_tctx *t)
 {
 	uint64_t w;
 	unsigned pause = 1;
@@ -138,7 +144,8 @@ static void fsem_wait_slow(struct sl_sem *s)
 		/* Take a permit and unregister in one step. */
 		if (fsem_try_take(s, &w, 1 + SEM_WAITER_ONE))
 			return;
-		sl_futex_wait(fsem_futex(s), 0);
+		if (sl_futex_wait(fsem_futex(s), 0))
+			t->sleeps++;
 		w = atomic_load_explicit(&s->word, memory_order_relaxed);
 	}
 }
@@ -148,10 +155,9 @@ static void fsem_wait(void *obj, void *tctx)
 	struct sl_sem *s = obj;
 	uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
 
-	(void)tctx;
 	if (fsem_count(w) > 0 && fsem_try_take(s, &w, 1))
 		return;
-	fsem_wait_slow(s);
+	fsem_wait_slow(s, tctx);
 }
 
 static void fsem_post(void *obj, void *tctx)
@@ -159,11 +165,20 @@ static void fsem_post(void *obj, void *tctx)
 	struct sl_sem *s = obj;
 	uint64_t w;
 
-	(void)tctx;
 	/* release: publishes the holder's work to the next taker's acquire */
 	w = atomic_fetch_add_explicit(&s->word, 1, memory_order_release);
-	if (fsem_waiters(w))
+	if (fsem_waiters(w)) {
+		((struct fsem_tctx *)tctx)->wakes++;
 		sl_futex_wake(fsem_futex(s), 1);
+	}
+}
+
+static void fsem_events(const void *tctx, uint64_t out[SL_PRIM_EVENTS])
+{
+	const struct fsem_tctx *t = tctx;
+
+	out[0] = t->sleeps;
+	out[1] = t->wakes;
 }
 
 static int fsem_check(void *obj, struct sl_err *err)
@@ -185,9 +200,12 @@ const struct sl_prim sl_prim_sem = {
 	.summary = "futex counting semaphore, count and waiters in one word; brief spin, then sleeps",
 	.flags = SL_PRIM_SLEEPS,
 	.obj_size = sizeof(struct sl_sem),
+	.tctx_size = sizeof(struct fsem_tctx),
 	.init = fsem_init,
 	.sem = { .wait = fsem_wait, .post = fsem_post },
 	.check = fsem_check,
+	.event_names = { "sleeps", "wakes" },
+	.events = fsem_events,
 };
 
 /* --- posix-sem ---------------------------------------------------------- */

@@ -318,10 +318,12 @@ static int wql_init(void *obj, const struct sl_prim_conf *conf,
 
 	if (!cv || cv->kind != SL_KIND_CONDVAR)
 		return sl_err_set(err, -ENOENT, "monitor primitive 'condvar' is not registered");
-	if (cv->obj_size > WQ_MONITOR_ROOM || cv->tctx_size)
+	/* Its ops are called without a thread context (the monitor then
+	 * counts no events). */
+	if (cv->obj_size > WQ_MONITOR_ROOM)
 		return sl_err_set(err, -EINVAL,
-				  "monitor 'condvar' needs %zu bytes of object and %zu of thread context; %d and 0 are reserved",
-				  cv->obj_size, cv->tctx_size, WQ_MONITOR_ROOM);
+				  "monitor 'condvar' needs %zu bytes of object; %d are reserved",
+				  cv->obj_size, WQ_MONITOR_ROOM);
 	memset(q->monitor, 0, sizeof(q->monitor));
 	if (cv->init && (rc = cv->init(q->monitor, conf, err)) < 0)
 		return rc;

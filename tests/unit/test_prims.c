@@ -17,6 +17,7 @@
 #include "tests/unit/prim_fixture.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,17 @@ static void test_registry(void **state)
 		}
 		for (size_t j = 0; j < i; j++)
 			assert_string_not_equal(sl_prim_at(j)->name, p->name);
+		/* Event names go into name=count;... fields: none may hold a
+		 * separator or repeat, and names come with a way to read
+		 * their counts. */
+		assert_true(!p->event_names[0] == !p->events);
+		for (unsigned e = 0; e < sl_prim_event_count(p); e++) {
+			const char *n = p->event_names[e];
+
+			assert_true(n[0] != '\0' && !strpbrk(n, "=;, \"\n"));
+			for (unsigned f = 0; f < e; f++)
+				assert_string_not_equal(p->event_names[f], n);
+		}
 	}
 	assert_null(sl_prim_find("no-such-lock"));
 	assert_string_equal(sl_prim_suggest("mutx"), "mutex");
@@ -89,6 +101,16 @@ static void test_single_thread(void **state)
 				assert_true(p->lock.trylock(obj, t));
 				p->lock.unlock(obj, t);
 			}
+		}
+		/* Alone, a thread never waits: nothing to count. */
+		if (p->events) {
+			uint64_t ev[SL_PRIM_EVENTS] = { 0 };
+
+			p->events(t, ev);
+			for (unsigned e = 0; e < SL_PRIM_EVENTS; e++)
+				if (ev[e])
+					fail_msg("%s: a lone thread counted %" PRIu64 " %s",
+						 p->name, ev[e], p->event_names[e]);
 		}
 		if (p->thread_fini)
 			p->thread_fini(obj, t);
