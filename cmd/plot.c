@@ -25,8 +25,10 @@ static const char plot_summary[] =
 	"Draw charts against threads from a results CSV: throughput (ops/s, median\n"
 	"over repetitions with min..max bars), latency percentiles (ns, with\n"
 	"--latency data), counters per op (cache misses, context switches, where\n"
-	"counted) and fairness.  Each chart is NAME.dat, NAME.gp and the image, in\n"
-	"the output directory; without gnuplot the scripts are still written.\n"
+	"counted), fairness, and the events the primitives counted while waiting\n"
+	"(sleeps, wakes, yields per second, log scale).  Each chart is NAME.dat,\n"
+	"NAME.gp and the image, in the output directory; without gnuplot the\n"
+	"scripts are still written.\n"
 	"Only rows with status ok are drawn.";
 
 /* The output directory exists and is writable, or can be created. */

@@ -1,7 +1,8 @@
 /*
  * Charts with gnuplot.  From a results table (a CSV read back, or bench's
- * rows turned into the same table) four charts against threads: throughput,
- * latency percentiles, counters per op and fairness.  Each is NAME.dat (the
+ * rows turned into the same table) five charts against threads: throughput,
+ * latency percentiles, counters per op, fairness, and the events the
+ * primitives counted themselves (prim_events).  Each is NAME.dat (the
  * numbers) and NAME.gp (a plain gnuplot script reading NAME.dat by relative
  * path), kept so a user can restyle a chart or render it elsewhere; one
  * gnuplot run in the directory then renders them all.  A chart whose data
@@ -21,10 +22,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum chart_id { CH_THROUGHPUT, CH_LATENCY, CH_COUNTERS, CH_FAIRNESS };
+enum chart_id { CH_THROUGHPUT, CH_LATENCY, CH_COUNTERS, CH_FAIRNESS, CH_EVENTS };
 
 static const char *const chart_names[SL_PLOT_NCHARTS] = {
-	"throughput", "latency", "counters", "fairness",
+	"throughput", "latency", "counters", "fairness", "events",
 };
 
 /* Styles per line.  In black and white the dash type and the marker tell
@@ -536,6 +537,245 @@ static int write_counters(const struct plot_ctx *c, struct sl_plot_chart *ch,
 	return finish_file(f, ch->script, err);
 }
 
+/* --- events --------------------------------------------------------------- */
+
+/* Event names across the results, in order of first appearance. */
+#define NEVNAMES 8
+struct ev_names {
+	size_t n;
+	bool more; /* further names were left out */
+	char name[NEVNAMES][32];
+};
+
+/* The count of event `name` in a prim_events cell ("sleeps=12;wakes=3"):
+ * true and *count when the cell names it. */
+static bool event_count(const char *cell, const char *name, double *count)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = cell; *p;) {
+		const char *end = strchr(p, ';');
+
+		if (!end)
+			end = p + strlen(p);
+		if ((size_t)(end - p) > len && !strncmp(p, name, len) &&
+		    p[len] == '=') {
+			char *stop;
+			double v = strtod(p + len + 1, &stop);
+
+			if (stop == end && isfinite(v) && v >= 0) {
+				*count = v;
+				return true;
+			}
+			return false;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return false;
+}
+
+/* Every event name in the drawn rows' prim_events cells. */
+static void collect_event_names(const struct sl_plot_groups *g, int col,
+				struct ev_names *ev)
+{
+	ev->n = 0;
+	ev->more = false;
+	for (size_t i = 0; i < g->nseries; i++)
+		for (size_t t = 0; t < g->series[i].npts; t++) {
+			const struct sl_plot_point *p = &g->series[i].pt[t];
+
+			for (size_t r = 0; r < p->nrows; r++) {
+				const char *c = sl_csv_cell(g->d, p->rows[r], col);
+
+				while (*c) {
+					size_t len = strcspn(c, "=;");
+					size_t k;
+
+					if (len && len < sizeof(ev->name[0]) && c[len] == '=') {
+						for (k = 0; k < ev->n; k++)
+							if (strlen(ev->name[k]) == len &&
+							    !strncmp(ev->name[k], c, len))
+								break;
+						if (k == ev->n && k == NEVNAMES) {
+							ev->more = true;
+						} else if (k == ev->n) {
+							memcpy(ev->name[k], c, len);
+							ev->name[k][len] = '\0';
+							ev->n++;
+						}
+					}
+					c += strcspn(c, ";");
+					if (*c)
+						c++;
+				}
+			}
+		}
+}
+
+/* Event k per second of the window over the point's ok rows: median, min
+ * and max; NAN when no row counted it.  Returns how many did. */
+static size_t event_stat(const struct sl_plot_groups *g,
+			 const struct sl_plot_point *p, int ev_col, int dur_col,
+			 const char *name, double *med, double *min, double *max)
+{
+	double stack[64], *v = stack;
+	size_t n = 0;
+
+	*med = *min = *max = NAN;
+	if (p->broken || p->nrows == 0)
+		return 0;
+	if (p->nrows > sizeof(stack) / sizeof(stack[0]) &&
+	    !(v = malloc(p->nrows * sizeof(*v))))
+		return 0;
+	for (size_t r = 0; r < p->nrows; r++) {
+		double count, secs = sl_plot_cell(g->d, p->rows[r], dur_col);
+
+		if (secs > 0 &&
+		    event_count(sl_csv_cell(g->d, p->rows[r], ev_col), name, &count))
+			v[n++] = count / secs;
+	}
+	if (n) {
+		*med = sl_stat_median(v, n);
+		*min = sl_stat_min(v, n);
+		*max = sl_stat_max(v, n);
+	}
+	if (v != stack)
+		free(v);
+	return n;
+}
+
+/* Events: what each primitive counted while waiting (sleeps, wakes,
+ * yields, ...), per second of the window; series by colour and marker,
+ * events by dash type, as the latency chart does; a log axis always. */
+static int write_events(const struct plot_ctx *c, struct sl_plot_chart *ch,
+			struct sl_err *err)
+{
+	const struct sl_plot_groups *g = c->g;
+	int ev_col = sl_csv_column(g->d, "prim_events");
+	int dur_col = sl_csv_column(g->d, "duration_s");
+	bool has[64][NEVNAMES] = { { false } }, first = true, any = false;
+	struct ev_names ev;
+	size_t nser = g->nseries < 64 ? g->nseries : 64;
+	FILE *f;
+	int rc;
+
+	ev.n = 0;
+	if (ev_col >= 0 && dur_col >= 0)
+		collect_event_names(g, ev_col, &ev);
+	if (ev.n == 0) {
+		snprintf(ch->note, sizeof(ch->note), ev_col < 0
+			 ? "no prim_events column in the results"
+			 : "prim_events is empty: none of these primitives counts its sleeps, wakes or yields");
+		return 1;
+	}
+	for (size_t i = 0; i < nser; i++)
+		for (size_t k = 0; k < ev.n; k++)
+			for (size_t t = 0; t < g->series[i].npts; t++) {
+				double med, lo, hi;
+
+				/* A line only where it has a point the
+				 * log axis can show. */
+				if (event_stat(g, &g->series[i].pt[t], ev_col,
+					       dur_col, ev.name[k], &med, &lo, &hi) &&
+				    med > 0)
+					has[i][k] = any = true;
+			}
+	if (!any) {
+		snprintf(ch->note, sizeof(ch->note),
+			 "every count in prim_events is 0: no thread had to wait");
+		return 1;
+	}
+	if ((rc = open_file(&f, ch->data, err)) < 0)
+		return rc;
+	fprintf(f, "# synclab events chart data: one block per line of the chart, selected with 'index N'.\n"
+		   "# Values are over the ok repetitions of each point: median, min, max,\n"
+		   "# in events per second of the window (prim_events over duration_s).\n"
+		   "# NaN: no figure (the primitive does not count that event, or no ok repetition).\n"
+		   "# threads");
+	for (size_t k = 0; k < ev.n; k++)
+		fprintf(f, "  %s_median %s_min %s_max", ev.name[k], ev.name[k],
+			ev.name[k]);
+	fputc('\n', f);
+	for (size_t i = 0; i < g->nseries; i++) {
+		const struct sl_plot_series *s = &g->series[i];
+
+		fprintf(f, "%s# index %zu: ", i ? "\n\n" : "", i);
+		for (const char *lc = s->label; *lc; lc++)
+			fputc((unsigned char)*lc < 0x20 ? 0x20 : *lc, f);
+		fputc('\n', f);
+		for (size_t t = 0; t < s->npts; t++) {
+			fprintf(f, "%u", s->pt[t].threads);
+			for (size_t k = 0; k < ev.n; k++) {
+				double med, lo, hi;
+
+				event_stat(g, &s->pt[t], ev_col, dur_col,
+					   ev.name[k], &med, &lo, &hi);
+				put_value(f, med);
+				put_value(f, lo);
+				put_value(f, hi);
+			}
+			fprintf(f, "%s\n", s->pt[t].broken ? "  # a repetition failed" : "");
+		}
+	}
+	if ((rc = finish_file(f, ch->data, err)) < 0 ||
+	    (rc = open_file(&f, ch->script, err)) < 0)
+		return rc;
+	write_header(f, c, ch->name,
+		     "what the primitives counted while waiting (sleeps, wakes, yields, ...)\n"
+		     "# per second against threads; series by marker, event by dash type",
+		     1000, 620);
+	write_title(f, c, "set title", "Events per second vs threads",
+		    "each event: median over repetitions");
+	write_x_axis(f, g);
+	/* Always logarithmic: a lock can yield at every hand-off and sleep
+	 * once in a hundred thousand operations.  A count of 0 has no place
+	 * on the axis and is left out of the line (the data keeps it). */
+	fprintf(f, "set ylabel \"events per second (/s; log scale, 0 not drawn)\"\n"
+		   "set logscale y 10\nset format y '%%.0s%%c'\n");
+	fprintf(f, "set key outside right top vertical Left reverse\n");
+	for (size_t i = 0; i < nser; i++)
+		fprintf(f, "set style line %zu lc rgb '%s' pt %d lw 1.5 ps 1.2\n",
+			i + 1, colours[i % NCOLOURS], markers[i % NMARKERS]);
+	fprintf(f, "\nplot ");
+	for (size_t i = 0; i < nser; i++)
+		for (size_t k = 0; k < ev.n; k++) {
+			if (!has[i][k])
+				continue;
+			fprintf(f, "%s'events.dat' index %zu using 1:%zu with linespoints ls %zu dt %zu notitle",
+				first ? "" : ", \\\n     ", i, 2 + 3 * k, i + 1,
+				k % 5 + 1);
+			first = false;
+		}
+	/* Legend: NaN plots draw nothing but make an entry. */
+	for (size_t i = 0; i < nser; i++) {
+		bool drawn = false;
+
+		for (size_t k = 0; k < ev.n; k++)
+			drawn |= has[i][k];
+		if (!drawn)
+			continue;
+		fprintf(f, ", \\\n     NaN with points ls %zu title ", i + 1);
+		gp_string(f, g->series[i].label);
+	}
+	for (size_t k = 0; k < ev.n; k++) {
+		bool drawn = false;
+
+		for (size_t i = 0; i < nser; i++)
+			drawn |= has[i][k];
+		if (!drawn)
+			continue;
+		fprintf(f, ", \\\n     NaN with lines lc rgb '#000000' lw 1.5 dt %zu title ",
+			k % 5 + 1);
+		gp_string(f, ev.name[k]);
+	}
+	fputc('\n', f);
+	if (g->nseries > nser || ev.more)
+		snprintf(ch->note, sizeof(ch->note),
+			 "only the first %zu series and %d event names are drawn",
+			 nser, NEVNAMES);
+	return finish_file(f, ch->script, err);
+}
+
 /* --- running gnuplot ----------------------------------------------------- */
 
 /* Last non-empty line of what gnuplot said: its error, without the echo of
@@ -794,6 +1034,9 @@ int sl_plot_csvdata(const struct sl_csvdata *d, const char *dir,
 			break;
 		case CH_FAIRNESS:
 			rc = write_fairness(&c, ch, err);
+			break;
+		case CH_EVENTS:
+			rc = write_events(&c, ch, err);
 			break;
 		}
 		if (rc == 1) {  /* skipped: its old data and script go too */

@@ -175,15 +175,15 @@ void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
  * format and -ENODATA when no row is ok, both before anything is written;
  * another negative code when writing or gnuplot failed.
  */
-#define SL_PLOT_NCHARTS 4
+#define SL_PLOT_NCHARTS 5
 #define SL_PLOT_PATH 4096
 struct sl_plot_opts {
 	const char *format;  /* "png" (also for NULL), "svg" or "pdf" */
-	bool log_y;          /* log y axis for throughput and counters */
+	bool log_y;          /* log y axis for throughput, counters and events */
 	const char *title;   /* NULL, or put before every chart's title */
 };
 struct sl_plot_chart {
-	const char *name;            /* throughput, latency, counters, fairness */
+	const char *name;            /* throughput, latency, counters, fairness, events */
 	bool written;                /* its data and script are in DIR */
 	char data[SL_PLOT_PATH];     /* DIR/NAME.dat */
 	char script[SL_PLOT_PATH];   /* DIR/NAME.gp */

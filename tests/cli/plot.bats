@@ -94,6 +94,24 @@ EOF
 		flunk "expected 4 points in throughput.dat: $(cat "$T/charts/throughput.dat")"
 }
 
+@test "plot draws the events the primitives counted, on a log axis, and leaves the chart out when every count is 0" {
+	need_gnuplot
+	results lat
+	rewrite_csv "$R" "$T/ev.csv" 'dict(r, prim_events="sleeps=%d;wakes=%d" % (5 + i, 7 + i) if r["primitive"] == "mutex" else r["prim_events"])'
+	run --separate-stderr "$SYNCLAB" plot "$T/ev.csv" -o "$T/ev"
+	expect_status 0
+	is_png "$T/ev/events.png"
+	expect_stdout_has "chart: $T/ev/events.png"
+	grep -q 'set logscale y' "$T/ev/events.gp" || flunk "the events axis is not logarithmic"
+	grep -qF "title 'sleeps'" "$T/ev/events.gp" || flunk "no sleeps in the legend"
+	grep -q '^# threads  sleeps_median' "$T/ev/events.dat" || flunk "events.dat has no sleeps column"
+	rewrite_csv "$R" "$T/zero.csv" 'dict(r, prim_events="sleeps=0;wakes=0" if r["primitive"] == "mutex" else "")'
+	run --separate-stderr "$SYNCLAB" plot "$T/zero.csv" -o "$T/zero"
+	expect_status 0
+	[ ! -e "$T/zero/events.png" ] || flunk "an events chart of zeros was drawn"
+	expect_stdout_has "no events chart: every count in prim_events is 0"
+}
+
 @test "a kept script renders again on its own from its directory" {
 	need_gnuplot
 	results lat

@@ -295,6 +295,8 @@ static void test_files_without_gnuplot(void **state)
 	assert_non_null(strstr(out.chart[1].note, "--latency"));
 	assert_false(out.chart[2].written);  /* counters: no such columns */
 	assert_true(out.chart[3].written);   /* fairness */
+	assert_false(out.chart[4].written);  /* events: no prim_events column */
+	assert_non_null(strstr(out.chart[4].note, "prim_events"));
 	assert_true(exists(dir, "throughput.dat"));
 	assert_true(exists(dir, "throughput.gp"));
 	assert_true(exists(dir, "fairness.gp"));
@@ -313,6 +315,70 @@ static void test_files_without_gnuplot(void **state)
 	assert_non_null(strstr(text, "# index 0: spin\n1 20 10 30\n4 40 40 40\n"));
 	assert_non_null(strstr(text, "# index 1: mutex\n1 5 5 5\n4 7 7 7\n"));
 	free(text);
+	table_free(&t);
+}
+
+/* The events chart: each primitive's own events per second of the window
+ * (count over duration_s), the median over repetitions, NaN where a
+ * primitive does not count that event; a line per event a series counts,
+ * and a legend entry per series and per event. */
+static void test_events_chart(void **state)
+{
+	struct table t;
+	static struct sl_plot_out out;
+	struct sl_err err = { "" };
+	char dir[160], *text;
+	char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+
+	(void)state;
+	table_load(&t,
+		   "primitive,threads,rep,status,ops_per_sec,duration_s,prim_events\n"
+		   "mutex,2,1,ok,10,0.5,sleeps=10;wakes=20\n"
+		   "mutex,2,2,ok,10,0.5,sleeps=30;wakes=40\n"
+		   "mutex,2,3,ok,10,0.5,sleeps=20;wakes=30\n"
+		   "spin-ticket,2,1,ok,10,2,yields=8\n"
+		   "spin-ttas,2,1,ok,10,2,\n");
+	snprintf(dir, sizeof(dir), "%s/ev", t.dir);
+	setenv("PATH", "/nonexistent-synclab-bin", 1);
+	assert_int_equal(sl_plot_csvdata(&t.d, dir, NULL, &out, &err), -ENOENT);
+	if (old) {
+		setenv("PATH", old, 1);
+		free(old);
+	}
+	assert_true(out.chart[4].written);
+	text = slurp(dir, "events.dat");
+	assert_non_null(strstr(text, "# threads  sleeps_median sleeps_min sleeps_max  wakes_median wakes_min wakes_max  yields_median yields_min yields_max\n"));
+	/* mutex: sleeps 20, 60, 40 per second; wakes 40, 80, 60. */
+	assert_non_null(strstr(text, "# index 0: mutex\n2 40 20 60 60 40 80 NaN NaN NaN\n"));
+	assert_non_null(strstr(text, "# index 1: spin-ticket\n2 NaN NaN NaN NaN NaN NaN 4 4 4\n"));
+	assert_non_null(strstr(text, "# index 2: spin-ttas\n2 NaN NaN NaN NaN NaN NaN NaN NaN NaN\n"));
+	free(text);
+	text = slurp(dir, "events.gp");
+	assert_non_null(strstr(text, "'events.dat' index 0 using 1:2 "));
+	assert_non_null(strstr(text, "'events.dat' index 0 using 1:5 "));
+	assert_non_null(strstr(text, "'events.dat' index 1 using 1:8 "));
+	assert_null(strstr(text, "index 1 using 1:2 "));
+	assert_null(strstr(text, "index 2 using"));   /* counts nothing */
+	assert_non_null(strstr(text, "set logscale y"));
+	assert_non_null(strstr(text, "title 'yields'"));
+	free(text);
+	table_free(&t);
+
+	/* Counted, but nothing to count: no chart (a log axis has no place
+	 * for 0), and the note says why. */
+	table_load(&t,
+		   "primitive,threads,rep,status,ops_per_sec,duration_s,prim_events\n"
+		   "mutex,1,1,ok,10,0.5,sleeps=0;wakes=0\n");
+	snprintf(dir, sizeof(dir), "%s/ev", t.dir);
+	old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	setenv("PATH", "/nonexistent-synclab-bin", 1);
+	assert_int_equal(sl_plot_csvdata(&t.d, dir, NULL, &out, &err), -ENOENT);
+	if (old) {
+		setenv("PATH", old, 1);
+		free(old);
+	}
+	assert_false(out.chart[4].written);
+	assert_non_null(strstr(out.chart[4].note, "is 0"));
 	table_free(&t);
 }
 
@@ -346,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_group_missing_column),
 		cmocka_unit_test(test_group_two_hosts),
 		cmocka_unit_test(test_files_without_gnuplot),
+		cmocka_unit_test(test_events_chart),
 		cmocka_unit_test(test_nothing_ok),
 	};
 
