@@ -113,15 +113,25 @@ static void put_value(FILE *f, double v)
 		fprintf(f, " %.10g", v);
 }
 
+/* Where a data file's figures come from when they are not CSV columns:
+ * figure k's median, min and max over a point's ok rows (NAN: none). */
+struct figures {
+	size_t (*stat)(const struct sl_plot_groups *g,
+		       const struct sl_plot_point *p, size_t k, const void *arg,
+		       double *med, double *min, double *max);
+	const void *arg;
+};
+
 /*
  * NAME.dat: one block per series (gnuplot's 'index N' is the series number
  * in every chart's data), a row per thread count: for each column its
  * median, and with ranges its min and max too.  NaN marks no figure, which
- * gnuplot draws as a gap.
+ * gnuplot draws as a gap.  The columns are the CSV's columns cols, or, with
+ * src, src's figures under those names.
  */
 static int write_data(const struct plot_ctx *c, const struct sl_plot_chart *ch,
 		      const char *what, const char *const *cols, size_t ncols,
-		      bool ranges, struct sl_err *err)
+		      bool ranges, const struct figures *src, struct sl_err *err)
 {
 	const struct sl_plot_groups *g = c->g;
 	FILE *f;
@@ -154,8 +164,11 @@ static int write_data(const struct plot_ctx *c, const struct sl_plot_chart *ch,
 			for (size_t k = 0; k < ncols; k++) {
 				double med, lo, hi;
 
-				sl_plot_stat(g, p, sl_csv_column(g->d, cols[k]),
-					     &med, &lo, &hi);
+				if (src)
+					src->stat(g, p, k, src->arg, &med, &lo, &hi);
+				else
+					sl_plot_stat(g, p, sl_csv_column(g->d, cols[k]),
+						     &med, &lo, &hi);
 				put_value(f, med);
 				if (ranges) {
 					put_value(f, lo);
@@ -343,7 +356,7 @@ static int write_throughput(const struct plot_ctx *c, struct sl_plot_chart *ch,
 			 "no point has an ops_per_sec figure (every one failed)");
 		return 1;
 	}
-	rc = write_data(c, ch, "throughput in ops/s", cols, 1, true, err);
+	rc = write_data(c, ch, "throughput in ops/s", cols, 1, true, NULL, err);
 	if (rc < 0 || (rc = open_file(&f, ch->script, err)) < 0)
 		return rc;
 	write_header(f, c, ch->name,
@@ -380,7 +393,7 @@ static int write_fairness(const struct plot_ctx *c, struct sl_plot_chart *ch,
 			 : "no fairness values in the results");
 		return 1;
 	}
-	rc = write_data(c, ch, "Jain's fairness index, no unit", cols, 1, true, err);
+	rc = write_data(c, ch, "Jain's fairness index, no unit", cols, 1, true, NULL, err);
 	if (rc < 0 || (rc = open_file(&f, ch->script, err)) < 0)
 		return rc;
 	write_header(f, c, ch->name,
@@ -399,6 +412,55 @@ static int write_fairness(const struct plot_ctx *c, struct sl_plot_chart *ch,
 	return finish_file(f, ch->script, err);
 }
 
+/* A chart whose series are told apart by colour and marker and whose
+ * figures (percentiles, events) by dash type: style lines, then a line per
+ * series i and figure k where drawn[i * nfig + k], reading data column
+ * 2 + k * stride, and a legend entry per series and per figure rather than
+ * one per combination (NaN plots draw nothing but make an entry). */
+static void write_marked_lines(FILE *f, const struct sl_plot_groups *g,
+			       const char *name, size_t nser, size_t nfig,
+			       const bool *drawn, size_t stride,
+			       const int *dash, const char *const *fig_names)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < nser; i++)
+		fprintf(f, "set style line %zu lc rgb '%s' pt %d lw 1.5 ps 1.2\n",
+			i + 1, colours[i % NCOLOURS], markers[i % NMARKERS]);
+	fprintf(f, "\nplot ");
+	for (size_t i = 0; i < nser; i++)
+		for (size_t k = 0; k < nfig; k++) {
+			if (!drawn[i * nfig + k])
+				continue;
+			fprintf(f, "%s'%s.dat' index %zu using 1:%zu with linespoints ls %zu dt %d notitle",
+				first ? "" : ", \\\n     ", name, i,
+				2 + k * stride, i + 1, dash[k]);
+			first = false;
+		}
+	for (size_t i = 0; i < nser; i++) {
+		bool any = false;
+
+		for (size_t k = 0; k < nfig; k++)
+			any |= drawn[i * nfig + k];
+		if (!any)
+			continue;
+		fprintf(f, ", \\\n     NaN with points ls %zu title ", i + 1);
+		gp_string(f, g->series[i].label);
+	}
+	for (size_t k = 0; k < nfig; k++) {
+		bool any = false;
+
+		for (size_t i = 0; i < nser; i++)
+			any |= drawn[i * nfig + k];
+		if (!any)
+			continue;
+		fprintf(f, ", \\\n     NaN with lines lc rgb '#000000' lw 1.5 dt %d title ",
+			dash[k]);
+		gp_string(f, fig_names[k]);
+	}
+	fputc('\n', f);
+}
+
 /* Latency: series by colour and marker, percentiles by dash type, and a
  * legend entry for each of both rather than one per combination. */
 static int write_latency(const struct plot_ctx *c, struct sl_plot_chart *ch,
@@ -406,7 +468,7 @@ static int write_latency(const struct plot_ctx *c, struct sl_plot_chart *ch,
 {
 	const struct sl_plot_groups *g = c->g;
 	int cols[NLAT];
-	bool any = false, logy = true, first = true;
+	bool any = false, logy = true, *drawn;
 	FILE *f;
 	int rc;
 
@@ -422,9 +484,14 @@ static int write_latency(const struct plot_ctx *c, struct sl_plot_chart *ch,
 			 : "no lat_* values: latency was not sampled (run with --latency)");
 		return 1;
 	}
-	rc = write_data(c, ch, "latency percentiles in ns", lat_cols, NLAT, false, err);
+	rc = write_data(c, ch, "latency percentiles in ns", lat_cols, NLAT, false, NULL, err);
 	if (rc < 0 || (rc = open_file(&f, ch->script, err)) < 0)
 		return rc;
+	drawn = calloc(g->nseries * NLAT, sizeof(*drawn));
+	if (!drawn) {
+		fclose(f);
+		return sl_err_set(err, -ENOMEM, "out of memory for the latency chart");
+	}
 	write_header(f, c, ch->name,
 		     "latency percentiles against threads (median over repetitions\n"
 		     "# of each percentile); series by marker, percentile by dash type",
@@ -439,33 +506,11 @@ static int write_latency(const struct plot_ctx *c, struct sl_plot_chart *ch,
 		fprintf(f, "set yrange [0:*]\nset format y '%%.1s%%c'\n");
 	fprintf(f, "set key outside right top vertical Left reverse\n");
 	for (size_t i = 0; i < g->nseries; i++)
-		fprintf(f, "set style line %zu lc rgb '%s' pt %d lw 1.5 ps 1.2\n",
-			i + 1, colours[i % NCOLOURS], markers[i % NMARKERS]);
-	fprintf(f, "\nplot ");
-	for (size_t i = 0; i < g->nseries; i++)
-		for (size_t k = 0; k < NLAT; k++) {
-			if (!sl_plot_has(g, &g->series[i], cols[k]))
-				continue;
-			fprintf(f, "%s'latency.dat' index %zu using 1:%zu with linespoints ls %zu dt %d notitle",
-				first ? "" : ", \\\n     ", i, k + 2, i + 1, lat_dash[k]);
-			first = false;
-		}
-	/* Legend: NaN plots draw nothing but make an entry. */
-	for (size_t i = 0; i < g->nseries; i++) {
-		bool has = false;
-
 		for (size_t k = 0; k < NLAT; k++)
-			has |= sl_plot_has(g, &g->series[i], cols[k]);
-		if (!has)
-			continue;
-		fprintf(f, ", \\\n     NaN with points ls %zu title ", i + 1);
-		gp_string(f, g->series[i].label);
-	}
-	for (size_t k = 0; k < NLAT; k++)
-		if (sl_plot_has(g, NULL, cols[k]))
-			fprintf(f, ", \\\n     NaN with lines lc rgb '#000000' lw 1.5 dt %d title \"%s\"",
-				lat_dash[k], lat_names[k]);
-	fputc('\n', f);
+			drawn[i * NLAT + k] = sl_plot_has(g, &g->series[i], cols[k]);
+	write_marked_lines(f, g, ch->name, g->nseries, NLAT, drawn, 1, lat_dash,
+			   lat_names);
+	free(drawn);
 	return finish_file(f, ch->script, err);
 }
 
@@ -495,7 +540,7 @@ static int write_counters(const struct plot_ctx *c, struct sl_plot_chart *ch,
 			snprintf(ch->note, sizeof(ch->note),
 				 "no %s panel: the column is empty (not supported here or not counted)",
 				 ctr_cols[k]);
-	rc = write_data(c, ch, "counters per op", ctr_cols, NCTR, true, err);
+	rc = write_data(c, ch, "counters per op", ctr_cols, NCTR, true, NULL, err);
 	if (rc < 0 || (rc = open_file(&f, ch->script, err)) < 0)
 		return rc;
 	write_header(f, c, ch->name,
@@ -644,6 +689,21 @@ static size_t event_stat(const struct sl_plot_groups *g,
 	return n;
 }
 
+struct event_figures {
+	int ev_col, dur_col;
+	const char *const *names;
+};
+
+static size_t event_figure(const struct sl_plot_groups *g,
+			   const struct sl_plot_point *p, size_t k,
+			   const void *arg, double *med, double *min, double *max)
+{
+	const struct event_figures *e = arg;
+
+	return event_stat(g, p, e->ev_col, e->dur_col, e->names[k], med, min,
+			  max);
+}
+
 /* Events: what each primitive counted while waiting (sleeps, wakes,
  * yields, ...), per second of the window; series by colour and marker,
  * events by dash type, as the latency chart does; a log axis always. */
@@ -653,8 +713,12 @@ static int write_events(const struct plot_ctx *c, struct sl_plot_chart *ch,
 	const struct sl_plot_groups *g = c->g;
 	int ev_col = sl_csv_column(g->d, "prim_events");
 	int dur_col = sl_csv_column(g->d, "duration_s");
-	bool has[64][NEVNAMES] = { { false } }, first = true, any = false;
+	bool has[64 * NEVNAMES] = { false }, any = false; /* [series][event] */
+	int dash[NEVNAMES];
 	struct ev_names ev;
+	const char *names[NEVNAMES];
+	const struct event_figures fig = { ev_col, dur_col, names };
+	const struct figures src = { event_figure, &fig };
 	size_t nser = g->nseries < 64 ? g->nseries : 64;
 	FILE *f;
 	int rc;
@@ -678,47 +742,18 @@ static int write_events(const struct plot_ctx *c, struct sl_plot_chart *ch,
 				if (event_stat(g, &g->series[i].pt[t], ev_col,
 					       dur_col, ev.name[k], &med, &lo, &hi) &&
 				    med > 0)
-					has[i][k] = any = true;
+					has[i * ev.n + k] = any = true;
 			}
 	if (!any) {
 		snprintf(ch->note, sizeof(ch->note),
 			 "every count in prim_events is 0: no thread had to wait");
 		return 1;
 	}
-	if ((rc = open_file(&f, ch->data, err)) < 0)
-		return rc;
-	fprintf(f, "# synclab events chart data: one block per line of the chart, selected with 'index N'.\n"
-		   "# Values are over the ok repetitions of each point: median, min, max,\n"
-		   "# in events per second of the window (prim_events over duration_s).\n"
-		   "# NaN: no figure (the primitive does not count that event, or no ok repetition).\n"
-		   "# threads");
 	for (size_t k = 0; k < ev.n; k++)
-		fprintf(f, "  %s_median %s_min %s_max", ev.name[k], ev.name[k],
-			ev.name[k]);
-	fputc('\n', f);
-	for (size_t i = 0; i < g->nseries; i++) {
-		const struct sl_plot_series *s = &g->series[i];
-
-		fprintf(f, "%s# index %zu: ", i ? "\n\n" : "", i);
-		for (const char *lc = s->label; *lc; lc++)
-			fputc((unsigned char)*lc < 0x20 ? 0x20 : *lc, f);
-		fputc('\n', f);
-		for (size_t t = 0; t < s->npts; t++) {
-			fprintf(f, "%u", s->pt[t].threads);
-			for (size_t k = 0; k < ev.n; k++) {
-				double med, lo, hi;
-
-				event_stat(g, &s->pt[t], ev_col, dur_col,
-					   ev.name[k], &med, &lo, &hi);
-				put_value(f, med);
-				put_value(f, lo);
-				put_value(f, hi);
-			}
-			fprintf(f, "%s\n", s->pt[t].broken ? "  # a repetition failed" : "");
-		}
-	}
-	if ((rc = finish_file(f, ch->data, err)) < 0 ||
-	    (rc = open_file(&f, ch->script, err)) < 0)
+		names[k] = ev.name[k];
+	rc = write_data(c, ch, "events per second of the window (prim_events over duration_s)",
+			names, ev.n, true, &src, err);
+	if (rc < 0 || (rc = open_file(&f, ch->script, err)) < 0)
 		return rc;
 	write_header(f, c, ch->name,
 		     "what the primitives counted while waiting (sleeps, wakes, yields, ...)\n"
@@ -733,42 +768,9 @@ static int write_events(const struct plot_ctx *c, struct sl_plot_chart *ch,
 	fprintf(f, "set ylabel \"events per second (/s; log scale, 0 not drawn)\"\n"
 		   "set logscale y 10\nset format y '%%.0s%%c'\n");
 	fprintf(f, "set key outside right top vertical Left reverse\n");
-	for (size_t i = 0; i < nser; i++)
-		fprintf(f, "set style line %zu lc rgb '%s' pt %d lw 1.5 ps 1.2\n",
-			i + 1, colours[i % NCOLOURS], markers[i % NMARKERS]);
-	fprintf(f, "\nplot ");
-	for (size_t i = 0; i < nser; i++)
-		for (size_t k = 0; k < ev.n; k++) {
-			if (!has[i][k])
-				continue;
-			fprintf(f, "%s'events.dat' index %zu using 1:%zu with linespoints ls %zu dt %zu notitle",
-				first ? "" : ", \\\n     ", i, 2 + 3 * k, i + 1,
-				k % 5 + 1);
-			first = false;
-		}
-	/* Legend: NaN plots draw nothing but make an entry. */
-	for (size_t i = 0; i < nser; i++) {
-		bool drawn = false;
-
-		for (size_t k = 0; k < ev.n; k++)
-			drawn |= has[i][k];
-		if (!drawn)
-			continue;
-		fprintf(f, ", \\\n     NaN with points ls %zu title ", i + 1);
-		gp_string(f, g->series[i].label);
-	}
-	for (size_t k = 0; k < ev.n; k++) {
-		bool drawn = false;
-
-		for (size_t i = 0; i < nser; i++)
-			drawn |= has[i][k];
-		if (!drawn)
-			continue;
-		fprintf(f, ", \\\n     NaN with lines lc rgb '#000000' lw 1.5 dt %zu title ",
-			k % 5 + 1);
-		gp_string(f, ev.name[k]);
-	}
-	fputc('\n', f);
+	for (size_t k = 0; k < ev.n; k++)
+		dash[k] = (int)(k % 5) + 1;
+	write_marked_lines(f, g, ch->name, nser, ev.n, has, 3, dash, names);
 	if (g->nseries > nser || ev.more)
 		snprintf(ch->note, sizeof(ch->note),
 			 "only the first %zu series and %d event names are drawn",

@@ -249,6 +249,24 @@ static char *slurp(const char *dir, const char *name)
 	return buf;
 }
 
+/* sl_plot_csvdata with no gnuplot on the PATH: the data and scripts are
+ * written and nothing is rendered. */
+static int plot_without_gnuplot(const struct table *t, const char *dir,
+				const struct sl_plot_opts *o,
+				struct sl_plot_out *out, struct sl_err *err)
+{
+	char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	int rc;
+
+	setenv("PATH", "/nonexistent-synclab-bin", 1);
+	rc = sl_plot_csvdata(&t->d, dir, o, out, err);
+	if (old) {
+		setenv("PATH", old, 1);
+		free(old);
+	}
+	return rc;
+}
+
 /* Without gnuplot: the charts the data fills are written (data and a
  * script that reads it by relative path), the others are skipped with a
  * reason and their old files removed, and the return says how to render. */
@@ -258,7 +276,7 @@ static void test_files_without_gnuplot(void **state)
 	static struct sl_plot_out out;
 	struct sl_plot_opts o = { .format = "svg" };
 	struct sl_err err = { "" };
-	char dir[160], stale[200], *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	char dir[160], stale[200];
 	char *text;
 	FILE *f;
 	int rc;
@@ -276,12 +294,7 @@ static void test_files_without_gnuplot(void **state)
 	fputs("old\n", f);
 	fclose(f);
 
-	setenv("PATH", "/nonexistent-synclab-bin", 1);
-	rc = sl_plot_csvdata(&t.d, dir, &o, &out, &err);
-	if (old) {
-		setenv("PATH", old, 1);
-		free(old);
-	}
+	rc = plot_without_gnuplot(&t, dir, &o, &out, &err);
 	assert_int_equal(rc, -ENOENT);
 	assert_true(out.gnuplot_missing);
 	assert_false(out.rendered);
@@ -328,7 +341,6 @@ static void test_events_chart(void **state)
 	static struct sl_plot_out out;
 	struct sl_err err = { "" };
 	char dir[160], *text;
-	char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
 
 	(void)state;
 	table_load(&t,
@@ -339,12 +351,7 @@ static void test_events_chart(void **state)
 		   "spin-ticket,2,1,ok,10,2,yields=8\n"
 		   "spin-ttas,2,1,ok,10,2,\n");
 	snprintf(dir, sizeof(dir), "%s/ev", t.dir);
-	setenv("PATH", "/nonexistent-synclab-bin", 1);
-	assert_int_equal(sl_plot_csvdata(&t.d, dir, NULL, &out, &err), -ENOENT);
-	if (old) {
-		setenv("PATH", old, 1);
-		free(old);
-	}
+	assert_int_equal(plot_without_gnuplot(&t, dir, NULL, &out, &err), -ENOENT);
 	assert_true(out.chart[4].written);
 	text = slurp(dir, "events.dat");
 	assert_non_null(strstr(text, "# threads  sleeps_median sleeps_min sleeps_max  wakes_median wakes_min wakes_max  yields_median yields_min yields_max\n"));
@@ -370,13 +377,7 @@ static void test_events_chart(void **state)
 		   "primitive,threads,rep,status,ops_per_sec,duration_s,prim_events\n"
 		   "mutex,1,1,ok,10,0.5,sleeps=0;wakes=0\n");
 	snprintf(dir, sizeof(dir), "%s/ev", t.dir);
-	old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
-	setenv("PATH", "/nonexistent-synclab-bin", 1);
-	assert_int_equal(sl_plot_csvdata(&t.d, dir, NULL, &out, &err), -ENOENT);
-	if (old) {
-		setenv("PATH", old, 1);
-		free(old);
-	}
+	assert_int_equal(plot_without_gnuplot(&t, dir, NULL, &out, &err), -ENOENT);
 	assert_false(out.chart[4].written);
 	assert_non_null(strstr(out.chart[4].note, "is 0"));
 	table_free(&t);
