@@ -164,7 +164,10 @@
  *   16 threads: 1.04 of mutex (0.95-1.16), 3 of pthread-adaptive; 50 ns
  *               sections 1.23 (0.91-1.30); 10 us sections 1.06 (0.67-1.43),
  *               and 1.01 (0.92-1.31) at 2 threads
- * (those figures, and the 16-CPU ones below, predate the time-slice cap).
+ * (those figures, and the 16-CPU ones below, predate the time-slice cap;
+ * with it, 3 invocations of 7 paired repetitions, 5 at 16 threads: alone
+ * 1.05 and 1.04 of spin-ttas with empty and 50 ns sections, 2 threads 0.96
+ * (0.93-0.96) and 0.99 (0.96-0.99), 16 threads 1.14 and 1.24 of mutex).
  * Earlier series here found the two-thread ratio at 0.81 while the host
  * let spin-ttas's pair run at nearly a lone thread's rate; what is left there
  * is the spinner's cadence: its second poll comes 4 pauses after the first,
