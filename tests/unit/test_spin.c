@@ -406,7 +406,7 @@ static void *yield_waiter_thread(void *arg)
 /*
  * synclab's FIFO spinlocks yield once a wait outlasts their budget (a time
  * slice's worth of pauses at most) and count each yield: a waiter behind a
- * hold of 100 ms must have yielded, and the holder, which never waited,
+ * hold of 300 ms must have yielded, and the holder, which never waited,
  * must not have.
  */
 static void test_fifo_waits_count_yields(void **state)
@@ -430,12 +430,14 @@ static void test_fifo_waits_count_yields(void **state)
 		atomic_init(&y.queued, 0);
 		assert_int_equal(pthread_create(&th, NULL, yield_waiter_thread, &y), 0);
 		wait_flag(&y.queued, 1);
-		sl_sleep_ns(100 * SL_NS_PER_MS, NULL);
+		/* Far past the budget (a time slice's worth of pauses, some
+		 * 20 ms of polling under ThreadSanitizer), CPU to spare. */
+		sl_sleep_ns(300 * SL_NS_PER_MS, NULL);
 		p->lock.unlock(y.obj, t);
 		pthread_join(th, NULL);
 		p->events(t, mine);
 		if (y.yields == 0 || mine[yields_event(p)] != 0)
-			fail_msg("%s: the waiter behind a 100 ms hold counted %" PRIu64 " yields, the holder %" PRIu64 " (expected some, and none)",
+			fail_msg("%s: the waiter behind a 300 ms hold counted %" PRIu64 " yields, the holder %" PRIu64 " (expected some, and none)",
 				 p->name, y.yields, mine[yields_event(p)]);
 		check_free(p, y.obj);
 		free_tctx(p, y.obj, t);
