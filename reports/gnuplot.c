@@ -414,21 +414,21 @@ static int write_fairness(const struct plot_ctx *c, struct sl_plot_chart *ch,
 
 /* A chart whose series are told apart by colour and marker and whose
  * figures (percentiles, events) by dash type: style lines, then a line per
- * series i and figure k where drawn[i * nfig + k], reading data column
+ * series i of g and figure k where drawn[i * nfig + k], reading data column
  * 2 + k * stride, and a legend entry per series and per figure rather than
  * one per combination (NaN plots draw nothing but make an entry). */
 static void write_marked_lines(FILE *f, const struct sl_plot_groups *g,
-			       const char *name, size_t nser, size_t nfig,
+			       const char *name, size_t nfig,
 			       const bool *drawn, size_t stride,
 			       const int *dash, const char *const *fig_names)
 {
 	bool first = true;
 
-	for (size_t i = 0; i < nser; i++)
+	for (size_t i = 0; i < g->nseries; i++)
 		fprintf(f, "set style line %zu lc rgb '%s' pt %d lw 1.5 ps 1.2\n",
 			i + 1, colours[i % NCOLOURS], markers[i % NMARKERS]);
 	fprintf(f, "\nplot ");
-	for (size_t i = 0; i < nser; i++)
+	for (size_t i = 0; i < g->nseries; i++)
 		for (size_t k = 0; k < nfig; k++) {
 			if (!drawn[i * nfig + k])
 				continue;
@@ -437,7 +437,7 @@ static void write_marked_lines(FILE *f, const struct sl_plot_groups *g,
 				2 + k * stride, i + 1, dash[k]);
 			first = false;
 		}
-	for (size_t i = 0; i < nser; i++) {
+	for (size_t i = 0; i < g->nseries; i++) {
 		bool any = false;
 
 		for (size_t k = 0; k < nfig; k++)
@@ -450,7 +450,7 @@ static void write_marked_lines(FILE *f, const struct sl_plot_groups *g,
 	for (size_t k = 0; k < nfig; k++) {
 		bool any = false;
 
-		for (size_t i = 0; i < nser; i++)
+		for (size_t i = 0; i < g->nseries; i++)
 			any |= drawn[i * nfig + k];
 		if (!any)
 			continue;
@@ -508,8 +508,7 @@ static int write_latency(const struct plot_ctx *c, struct sl_plot_chart *ch,
 	for (size_t i = 0; i < g->nseries; i++)
 		for (size_t k = 0; k < NLAT; k++)
 			drawn[i * NLAT + k] = sl_plot_has(g, &g->series[i], cols[k]);
-	write_marked_lines(f, g, ch->name, g->nseries, NLAT, drawn, 1, lat_dash,
-			   lat_names);
+	write_marked_lines(f, g, ch->name, NLAT, drawn, 1, lat_dash, lat_names);
 	free(drawn);
 	return finish_file(f, ch->script, err);
 }
@@ -592,30 +591,36 @@ struct ev_names {
 	char name[NEVNAMES][32];
 };
 
-/* The count of event `name` in a prim_events cell ("sleeps=12;wakes=3"):
- * true and *count when the cell names it. */
+/* The pair of a prim_events cell ("sleeps=12;wakes=3") that starts at p:
+ * its name's length in *len and its count (NAN when not a count) in
+ * *count.  Returns where the next pair starts, or NULL at the end. */
+static const char *event_pair(const char *p, size_t *len, double *count)
+{
+	const char *end = p + strcspn(p, ";");
+	char *stop;
+
+	if (!*p)
+		return NULL;
+	*len = strcspn(p, "=;");
+	*count = NAN;
+	if (p[*len] == '=') {
+		double v = strtod(p + *len + 1, &stop);
+
+		if (stop == end && isfinite(v) && v >= 0)
+			*count = v;
+	}
+	return *end ? end + 1 : end;
+}
+
+/* The count of event `name` in a prim_events cell: true and *count when
+ * the cell names it with a count. */
 static bool event_count(const char *cell, const char *name, double *count)
 {
-	size_t len = strlen(name);
+	size_t want = strlen(name), len;
 
-	for (const char *p = cell; *p;) {
-		const char *end = strchr(p, ';');
-
-		if (!end)
-			end = p + strlen(p);
-		if ((size_t)(end - p) > len && !strncmp(p, name, len) &&
-		    p[len] == '=') {
-			char *stop;
-			double v = strtod(p + len + 1, &stop);
-
-			if (stop == end && isfinite(v) && v >= 0) {
-				*count = v;
-				return true;
-			}
-			return false;
-		}
-		p = *end ? end + 1 : end;
-	}
+	for (const char *p = cell, *next; (next = event_pair(p, &len, count)); p = next)
+		if (len == want && !strncmp(p, name, len))
+			return !isnan(*count);
 	return false;
 }
 
@@ -623,35 +628,32 @@ static bool event_count(const char *cell, const char *name, double *count)
 static void collect_event_names(const struct sl_plot_groups *g, int col,
 				struct ev_names *ev)
 {
-	ev->n = 0;
-	ev->more = false;
 	for (size_t i = 0; i < g->nseries; i++)
 		for (size_t t = 0; t < g->series[i].npts; t++) {
 			const struct sl_plot_point *p = &g->series[i].pt[t];
 
 			for (size_t r = 0; r < p->nrows; r++) {
 				const char *c = sl_csv_cell(g->d, p->rows[r], col);
+				const char *next;
+				size_t len, k;
+				double count;
 
-				while (*c) {
-					size_t len = strcspn(c, "=;");
-					size_t k;
-
-					if (len && len < sizeof(ev->name[0]) && c[len] == '=') {
-						for (k = 0; k < ev->n; k++)
-							if (strlen(ev->name[k]) == len &&
-							    !strncmp(ev->name[k], c, len))
-								break;
-						if (k == ev->n && k == NEVNAMES) {
-							ev->more = true;
-						} else if (k == ev->n) {
-							memcpy(ev->name[k], c, len);
-							ev->name[k][len] = '\0';
-							ev->n++;
-						}
+				for (; (next = event_pair(c, &len, &count)); c = next) {
+					if (isnan(count) || !len || len >= sizeof(ev->name[0]))
+						continue;
+					for (k = 0; k < ev->n; k++)
+						if (strlen(ev->name[k]) == len &&
+						    !strncmp(ev->name[k], c, len))
+							break;
+					if (k < ev->n)
+						continue;
+					if (k == NEVNAMES) {
+						ev->more = true;
+						continue;
 					}
-					c += strcspn(c, ";");
-					if (*c)
-						c++;
+					memcpy(ev->name[k], c, len);
+					ev->name[k][len] = '\0';
+					ev->n++;
 				}
 			}
 		}
@@ -713,17 +715,15 @@ static int write_events(const struct plot_ctx *c, struct sl_plot_chart *ch,
 	const struct sl_plot_groups *g = c->g;
 	int ev_col = sl_csv_column(g->d, "prim_events");
 	int dur_col = sl_csv_column(g->d, "duration_s");
-	bool has[64 * NEVNAMES] = { false }, any = false; /* [series][event] */
+	bool *has, any = false; /* [series][event] */
 	int dash[NEVNAMES];
-	struct ev_names ev;
+	struct ev_names ev = { 0 };
 	const char *names[NEVNAMES];
 	const struct event_figures fig = { ev_col, dur_col, names };
 	const struct figures src = { event_figure, &fig };
-	size_t nser = g->nseries < 64 ? g->nseries : 64;
 	FILE *f;
 	int rc;
 
-	ev.n = 0;
 	if (ev_col >= 0 && dur_col >= 0)
 		collect_event_names(g, ev_col, &ev);
 	if (ev.n == 0) {
@@ -732,7 +732,10 @@ static int write_events(const struct plot_ctx *c, struct sl_plot_chart *ch,
 			 : "prim_events is empty: none of these primitives counts its sleeps, wakes or yields");
 		return 1;
 	}
-	for (size_t i = 0; i < nser; i++)
+	has = calloc(g->nseries * ev.n, sizeof(*has));
+	if (!has)
+		return sl_err_set(err, -ENOMEM, "out of memory for the events chart");
+	for (size_t i = 0; i < g->nseries; i++)
 		for (size_t k = 0; k < ev.n; k++)
 			for (size_t t = 0; t < g->series[i].npts; t++) {
 				double med, lo, hi;
@@ -747,14 +750,17 @@ static int write_events(const struct plot_ctx *c, struct sl_plot_chart *ch,
 	if (!any) {
 		snprintf(ch->note, sizeof(ch->note),
 			 "every count in prim_events is 0: no thread had to wait");
+		free(has);
 		return 1;
 	}
 	for (size_t k = 0; k < ev.n; k++)
 		names[k] = ev.name[k];
 	rc = write_data(c, ch, "events per second of the window (prim_events over duration_s)",
 			names, ev.n, true, &src, err);
-	if (rc < 0 || (rc = open_file(&f, ch->script, err)) < 0)
+	if (rc < 0 || (rc = open_file(&f, ch->script, err)) < 0) {
+		free(has);
 		return rc;
+	}
 	write_header(f, c, ch->name,
 		     "what the primitives counted while waiting (sleeps, wakes, yields, ...)\n"
 		     "# per second against threads; series by marker, event by dash type",
@@ -770,11 +776,11 @@ static int write_events(const struct plot_ctx *c, struct sl_plot_chart *ch,
 	fprintf(f, "set key outside right top vertical Left reverse\n");
 	for (size_t k = 0; k < ev.n; k++)
 		dash[k] = (int)(k % 5) + 1;
-	write_marked_lines(f, g, ch->name, nser, ev.n, has, 3, dash, names);
-	if (g->nseries > nser || ev.more)
+	write_marked_lines(f, g, ch->name, ev.n, has, 3, dash, names);
+	free(has);
+	if (ev.more)
 		snprintf(ch->note, sizeof(ch->note),
-			 "only the first %zu series and %d event names are drawn",
-			 nser, NEVNAMES);
+			 "only the first %d event names are drawn", NEVNAMES);
 	return finish_file(f, ch->script, err);
 }
 
