@@ -55,6 +55,25 @@ static struct sl_demo_ctx context(void)
 	return ctx;
 }
 
+/* Measure pt until every thread did some operations (and, when asked, an
+ * acquire that waited was sampled), at most 5 times: with the other test
+ * suites running beside this one, a thread can be kept off its CPU for the
+ * whole 60 ms window, and these tests judge the bookkeeping, not the
+ * scheduler. */
+static void measure_busy(struct sl_demo_ctx *ctx, struct sl_point *pt,
+			 struct sl_lab_measure *m, bool want_handoffs)
+{
+	struct sl_err err;
+
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(sl_lab_measure(ctx, pt, m, &err), 0);
+		assert_int_equal(m->status, SL_STATUS_OK);
+		if (m->min_thread_ops > 0 &&
+		    (!want_handoffs || m->handoff_p50_ns > 0))
+			return;
+	}
+}
+
 /* Dedicated writers: the writer and reader shares are the ops of those
  * threads and add up to all ops; no thread had the mixed role.  One writer
  * and one reader, so the two threads' op counts are the run's minimum and
@@ -64,7 +83,6 @@ static void test_roles_of_rw_threads(void **state)
 	struct sl_demo_ctx ctx = context();
 	struct sl_point pt = sl_lab_point(sl_lab_prim("rwlock"), 2);
 	struct sl_lab_measure m;
-	struct sl_err err;
 	double w, r;
 
 	(void)state;
@@ -72,8 +90,7 @@ static void test_roles_of_rw_threads(void **state)
 	pt.cs_ns = 200;
 	pt.think_ns = 200;
 	pt.lat_period = 1;
-	assert_int_equal(sl_lab_measure(&ctx, &pt, &m, &err), 0);
-	assert_int_equal(m.status, SL_STATUS_OK);
+	measure_busy(&ctx, &pt, &m, false);
 	assert_true(m.ops > 0);
 	w = m.role_ops_share[SL_ROLE_WRITER] * (double)m.ops;
 	r = m.role_ops_share[SL_ROLE_READER] * (double)m.ops;
@@ -100,13 +117,11 @@ static void test_lock_roles_and_handoffs(void **state)
 	struct sl_demo_ctx ctx = context();
 	struct sl_point pt = sl_lab_point(sl_lab_prim("spin-ttas"), 2);
 	struct sl_lab_measure m;
-	struct sl_err err;
 
 	(void)state;
 	pt.cs_ns = 500;
 	pt.lat_period = 2;
-	assert_int_equal(sl_lab_measure(&ctx, &pt, &m, &err), 0);
-	assert_int_equal(m.status, SL_STATUS_OK);
+	measure_busy(&ctx, &pt, &m, true);
 	assert_true(fabs(m.role_ops_share[SL_ROLE_ANY] - 1.0) < 1e-9);
 	assert_true(isnan(m.role_ops_share[SL_ROLE_WRITER]));
 	assert_true(m.role_lat_max_ns[SL_ROLE_ANY] == m.lat_max_ns);

@@ -3,7 +3,8 @@
  * of the three kinds, found by looping over the registry.
  *
  * Directly through the descriptor: a semaphore's count and its check, a
- * blocked waiter released by post; and tortures with PLAIN shared data (a
+ * blocked waiter released by post, sem's rationing of wake calls; and
+ * tortures with PLAIN shared data (a
  * K=1 semaphore used as a lock, a bounded buffer under the monitor, data
  * exchanged across barrier phases), so that under ThreadSanitizer (make
  * tsan-check) a primitive whose acquire/release do not order the data is
@@ -135,6 +136,110 @@ static void test_sem_semantics(void **state)
 		free_tctx(p, sw.obj, t);
 		free_obj(p, sw.obj);
 	}
+}
+
+/*
+ * sem's wake rationing, white-box: a waiter the kernel no longer holds but
+ * that has not yet run is covered by the wake already sent, so a second
+ * post makes no FUTEX_WAKE; and the wake that found nobody must not strand
+ * the waiter when it next sleeps.  The waiter is taken out of the futex's
+ * queue without running by requeueing it onto a private futex (it stays
+ * asleep there), as a thread woken but waiting for a CPU would be.  sem's
+ * futex is the low half of the 64-bit word at the start of its object.
+ */
+static _Atomic uint32_t *sem_futex_of(void *obj)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return (_Atomic uint32_t *)((char *)obj + 4);
+#else
+	return obj;
+#endif
+}
+
+/* FUTEX_CMP_REQUEUE while the futex reads 0: move up to n sleepers from
+ * `from` to `to` (the same address only counts them).  Returns how many
+ * were queued on `from`, or -1 with errno. */
+static long futex_requeue(_Atomic uint32_t *from, _Atomic uint32_t *to, int n)
+{
+	return syscall(SYS_futex, (uint32_t *)from, FUTEX_CMP_REQUEUE_PRIVATE, 0,
+		       (void *)(uintptr_t)n, (uint32_t *)to, 0);
+}
+
+/* Wait until a thread sleeps on the futex; false after 5 s. */
+static bool await_sleeper(_Atomic uint32_t *f)
+{
+	for (int i = 0; i < 5000; i++) {
+		long n = futex_requeue(f, f, 1);
+
+		if (n < 0 && errno != EAGAIN)
+			fail_msg("FUTEX_CMP_REQUEUE onto itself: %s", strerror(errno));
+		if (n > 0)
+			return true;
+		sl_sleep_ns(SL_NS_PER_MS, NULL);
+	}
+	return false;
+}
+
+static uint64_t sem_wakes(const struct sl_prim *p, void *t)
+{
+	uint64_t ev[SL_PRIM_EVENTS] = { 0 };
+
+	p->events(t, ev);
+	return ev[1];
+}
+
+static void test_sem_wake_rationing(void **state)
+{
+	const struct sl_prim *p = sl_prim_find("sem");
+	struct sl_prim_conf conf = { .nthreads = 2, .permits = 2 };
+	struct sem_waiter sw = { .p = p };
+	_Atomic uint32_t parking = 0;
+	_Atomic uint32_t *f;
+	struct timespec until;
+	struct sl_err err;
+	pthread_t th;
+	void *t;
+	int rc;
+
+	(void)state;
+	assert_non_null(p);
+	assert_string_equal(p->event_names[1], "wakes");
+	sw.obj = new_obj_conf(p, &conf);
+	f = sem_futex_of(sw.obj);
+	t = new_tctx(p, sw.obj);
+	p->sem.wait(sw.obj, t);
+	p->sem.wait(sw.obj, t);
+	assert_int_equal(pthread_create(&th, NULL, sem_waiter_thread, &sw), 0);
+	if (!await_sleeper(f))
+		fail_msg("sem: the waiter never slept on the futex with no permit free");
+	assert_int_equal(futex_requeue(f, &parking, 1), 1);
+	/* Out of the queue, not running: the first post's wake finds nobody
+	 * and stays pending; the second finds the waiter covered. */
+	p->sem.post(sw.obj, t);
+	assert_int_equal(sem_wakes(p, t), 1);
+	p->sem.post(sw.obj, t);
+	if (sem_wakes(p, t) != 1)
+		fail_msg("sem: a second post woke again (%llu wakes) while the first wake was pending",
+			 (unsigned long long)sem_wakes(p, t));
+	/* Take both permits back, then let the waiter run: it finds none and
+	 * the stale wake pending, and must sleep so that a post reaches it. */
+	p->sem.wait(sw.obj, t);
+	p->sem.wait(sw.obj, t);
+	assert_int_equal(sl_futex_wake(&parking, 1), 1);
+	if (!await_sleeper(f))
+		fail_msg("sem: the waiter did not sleep again after a wake that found nobody");
+	assert_false(atomic_load_explicit(&sw.passed, memory_order_relaxed));
+	p->sem.post(sw.obj, t);
+	assert_int_equal(sem_wakes(p, t), 2);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	rc = pthread_timedjoin_np(th, NULL, &until);
+	if (rc != 0)
+		fail_msg("sem: the post after a stale wake left the waiter asleep (lost wake-up)");
+	p->sem.post(sw.obj, t);
+	assert_int_equal(p->check(sw.obj, &err), 0);
+	free_tctx(p, sw.obj, t);
+	free_obj(p, sw.obj);
 }
 
 #define TORTURE_THREADS 4
@@ -630,6 +735,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sem_semantics),
+		cmocka_unit_test(test_sem_wake_rationing),
 		cmocka_unit_test(test_sem_torture),
 		cmocka_unit_test(test_cond_torture),
 		cmocka_unit_test(test_barrier_torture),
