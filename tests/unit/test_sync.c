@@ -3,7 +3,8 @@
  * of the three kinds, found by looping over the registry.
  *
  * Directly through the descriptor: a semaphore's count and its check, a
- * blocked waiter released by post, sem's rationing of wake calls; and
+ * blocked waiter released by post, sem's and condvar's rationing of wake
+ * calls; and
  * tortures with PLAIN shared data (a
  * K=1 semaphore used as a lock, a bounded buffer under the monitor, data
  * exchanged across barrier phases), so that under ThreadSanitizer (make
@@ -144,10 +145,11 @@ static void test_sem_semantics(void **state)
  * post makes no FUTEX_WAKE; and the wake that found nobody must not strand
  * the waiter when it next sleeps.  The waiter is taken out of the futex's
  * queue without running by requeueing it onto a private futex (it stays
- * asleep there), as a thread woken but waiting for a CPU would be.  sem's
- * futex is the low half of the 64-bit word at the start of its object.
+ * asleep there), as a thread woken but waiting for a CPU would be.
  */
-static _Atomic uint32_t *sem_futex_of(void *obj)
+
+/* sem's futex, and a condvar queue's, is the low half of a 64-bit word. */
+static _Atomic uint32_t *low_half_futex(void *obj)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 	return (_Atomic uint32_t *)((char *)obj + 4);
@@ -180,7 +182,8 @@ static bool await_sleeper(_Atomic uint32_t *f)
 	return false;
 }
 
-static uint64_t sem_wakes(const struct sl_prim *p, void *t)
+/* The wakes a semaphore's or monitor's context counted (its second event). */
+static uint64_t wakes_counted(const struct sl_prim *p, void *t)
 {
 	uint64_t ev[SL_PRIM_EVENTS] = { 0 };
 
@@ -205,7 +208,7 @@ static void test_sem_wake_rationing(void **state)
 	assert_non_null(p);
 	assert_string_equal(p->event_names[1], "wakes");
 	sw.obj = new_obj_conf(p, &conf);
-	f = sem_futex_of(sw.obj);
+	f = low_half_futex(sw.obj);
 	t = new_tctx(p, sw.obj);
 	p->sem.wait(sw.obj, t);
 	p->sem.wait(sw.obj, t);
@@ -216,11 +219,11 @@ static void test_sem_wake_rationing(void **state)
 	/* Out of the queue, not running: the first post's wake finds nobody
 	 * and stays pending; the second finds the waiter covered. */
 	p->sem.post(sw.obj, t);
-	assert_int_equal(sem_wakes(p, t), 1);
+	assert_int_equal(wakes_counted(p, t), 1);
 	p->sem.post(sw.obj, t);
-	if (sem_wakes(p, t) != 1)
+	if (wakes_counted(p, t) != 1)
 		fail_msg("sem: a second post woke again (%llu wakes) while the first wake was pending",
-			 (unsigned long long)sem_wakes(p, t));
+			 (unsigned long long)wakes_counted(p, t));
 	/* Take both permits back, then let the waiter run: it finds none and
 	 * the stale wake pending, and must sleep so that a post reaches it. */
 	p->sem.wait(sw.obj, t);
@@ -230,7 +233,7 @@ static void test_sem_wake_rationing(void **state)
 		fail_msg("sem: the waiter did not sleep again after a wake that found nobody");
 	assert_false(atomic_load_explicit(&sw.passed, memory_order_relaxed));
 	p->sem.post(sw.obj, t);
-	assert_int_equal(sem_wakes(p, t), 2);
+	assert_int_equal(wakes_counted(p, t), 2);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 5;
 	rc = pthread_timedjoin_np(th, NULL, &until);
@@ -240,6 +243,76 @@ static void test_sem_wake_rationing(void **state)
 	assert_int_equal(p->check(sw.obj, &err), 0);
 	free_tctx(p, sw.obj, t);
 	free_obj(p, sw.obj);
+}
+
+/*
+ * condvar's wake rationing, white-box as for sem: a waiter requeued off
+ * its queue's futex (asleep elsewhere, as a woken thread waiting for a CPU
+ * is out of the kernel's queue) is covered by the first signal's wake, so a
+ * second signal makes no FUTEX_WAKE.  Queue 0's word starts on the line
+ * after the mutex's; its futex is the word's low half.
+ */
+struct cond_waiter {
+	const struct sl_prim *p;
+	void *obj;
+	_Atomic int passed;
+};
+
+static void *cond_waiter_thread(void *arg)
+{
+	struct cond_waiter *cw = arg;
+	void *t = new_tctx(cw->p, cw->obj);
+
+	cw->p->cond.lock(cw->obj, t);
+	cw->p->cond.wait(cw->obj, t, 0);
+	atomic_store_explicit(&cw->passed, 1, memory_order_relaxed);
+	cw->p->cond.unlock(cw->obj, t);
+	free_tctx(cw->p, cw->obj, t);
+	return NULL;
+}
+
+static void test_cond_wake_rationing(void **state)
+{
+	const struct sl_prim *p = sl_prim_find("condvar");
+	struct sl_prim_conf conf = { .nthreads = 2 };
+	struct cond_waiter cw = { .p = p };
+	_Atomic uint32_t parking = 0;
+	_Atomic uint32_t *f;
+	struct timespec until;
+	struct sl_err err;
+	pthread_t th;
+	void *t;
+
+	(void)state;
+	assert_non_null(p);
+	assert_string_equal(p->event_names[1], "wakes");
+	cw.obj = new_obj_conf(p, &conf);
+	f = low_half_futex((char *)cw.obj + SL_CACHELINE);
+	t = new_tctx(p, cw.obj);
+	assert_int_equal(pthread_create(&th, NULL, cond_waiter_thread, &cw), 0);
+	if (!await_sleeper(f))
+		fail_msg("condvar: the waiter never slept on its queue's futex");
+	assert_int_equal(futex_requeue(f, &parking, 1), 1);
+	p->cond.lock(cw.obj, t);
+	p->cond.signal(cw.obj, t, 0);
+	assert_int_equal(wakes_counted(p, t), 1);
+	p->cond.signal(cw.obj, t, 0);
+	if (wakes_counted(p, t) != 1)
+		fail_msg("condvar: a second signal woke again (%llu wakes) while the first wake was pending",
+			 (unsigned long long)wakes_counted(p, t));
+	p->cond.unlock(cw.obj, t);
+	assert_int_equal(sl_futex_wake(&parking, 1), 1);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	if (pthread_timedjoin_np(th, NULL, &until) != 0)
+		fail_msg("condvar: the waiter did not return from wait after its wake");
+	assert_true(atomic_load_explicit(&cw.passed, memory_order_relaxed));
+	/* Nobody waits now: a signal changes nothing and calls nobody. */
+	p->cond.signal(cw.obj, t, 0);
+	assert_int_equal(wakes_counted(p, t), 1);
+	assert_int_equal(p->check(cw.obj, &err), 0);
+	free_tctx(p, cw.obj, t);
+	free_obj(p, cw.obj);
 }
 
 #define TORTURE_THREADS 4
@@ -736,6 +809,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sem_semantics),
 		cmocka_unit_test(test_sem_wake_rationing),
+		cmocka_unit_test(test_cond_wake_rationing),
 		cmocka_unit_test(test_sem_torture),
 		cmocka_unit_test(test_cond_torture),
 		cmocka_unit_test(test_barrier_torture),
