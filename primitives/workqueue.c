@@ -37,7 +37,7 @@
  * `condvar`, embedded and called through its descriptor (as lockref.h does
  * for locks), so the pool runs that monitor's code and copies none of it.
  * submit appends under the mutex and signals the "work" condition queue
- * (the monitor skips the system call when nobody waits); take waits on it
+ * (the monitor calls the kernel only for a sleeping waiter); take waits on it
  * while the list is empty and the queue is not shut down.  Before taking
  * the mutex to sleep, an idle worker polls a count of queued items for up
  * to WQ_SPIN_POLLS pauses, as workqueue-lf does, so that the two variants
