@@ -1,8 +1,9 @@
 # synclab — one non-recursive Makefile.
 #
 #   make              build ./synclab
-#   make check        unit tests (cmocka), command-line tests (bats) and the
-#                     ThreadSanitizer build of the primitives' tests
+#   make check        unit tests (cmocka), command-line tests (bats), the
+#                     ThreadSanitizer build of the primitives' tests and the
+#                     models of the wake protocols (tests/model, python3)
 #   make tsan|asan    sanitizer builds of synclab and the unit tests, in
 #                     build-tsan/ and build-asan/
 #   make install      PREFIX=/usr/local DESTDIR=
@@ -58,7 +59,7 @@ else
 Q := @
 endif
 
-.PHONY: FORCE all check prim-check unit cli tsan asan tsan-check asan-check install uninstall clean
+.PHONY: FORCE all check prim-check unit cli tsan asan tsan-check asan-check model install uninstall clean
 
 all: $(BIN)
 
@@ -128,7 +129,13 @@ prim-check: $(BIN) tsan
 	./$(BIN) check --quiet --duration 300ms
 	TSAN_OPTIONS="halt_on_error=1 report_thread_leaks=0" build-tsan/synclab check --quiet --duration 300ms
 
-check: all unit cli prim-check tsan-check asan-check
+# Exhaustive models of the futex wake protocols (sem, condvar): every
+# interleaving of a few threads, and mutants each must catch.
+model:
+	python3 tests/model/sem_wakes.py
+	python3 tests/model/cond_wakes.py
+
+check: all unit cli prim-check tsan-check asan-check model
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

@@ -70,10 +70,11 @@
  * themselves), and each takes one pending wake up when it leaves; a waiter
  * queued in the kernel is never among them.  So while a thread sleeps in
  * the kernel, waiters > pending, and the next signal wakes.  (The argument,
- * with the sleepers count, was also checked exhaustively on a model of the
- * words with up to 3 producers and 3 consumers, signals under and outside
- * the mutex, spurious returns and broadcasts; a sleeper counted only after
- * its FUTEX_WAIT made the model lose a wake-up, as it should.)  Registration and seq must be read in one RMW:
+ * with the sleepers count, is also checked exhaustively by
+ * tests/model/cond_wakes.py, part of make check: every interleaving of up
+ * to 3 producers and 3 consumers, signals under and outside the mutex,
+ * spurious returns, broadcasts; a signaller that reads the count before it
+ * moves seq makes that model lose a wake-up, as it should.)  Registration and seq must be read in one RMW:
  * a signal outside the mutex between a separate registration and read would
  * cover the waiter with a wake it never gets.
  * A woken waiter can find the condition false again (another thread took

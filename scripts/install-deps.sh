@@ -8,7 +8,7 @@
 # Run as root (or through sudo) on Debian or Ubuntu.
 set -eu
 
-packages="gcc make pkg-config libc6-dev libhwloc-dev libpfm4-dev libcmocka-dev libck-dev liburcu-dev bats gnuplot-nox"
+packages="gcc make pkg-config libc6-dev libhwloc-dev libpfm4-dev libcmocka-dev libck-dev liburcu-dev bats gnuplot-nox python3"
 
 missing=""
 for p in $packages; do
