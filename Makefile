@@ -132,8 +132,8 @@ prim-check: $(BIN) tsan
 # Exhaustive models of the futex wake protocols (sem, condvar): every
 # interleaving of a few threads, and mutants each must catch.
 model:
-	python3 tests/model/sem_wakes.py
-	python3 tests/model/cond_wakes.py
+	python3 -B tests/model/sem_wakes.py
+	python3 -B tests/model/cond_wakes.py
 
 check: all unit cli prim-check tsan-check asan-check model
 

@@ -32,10 +32,11 @@ pending wake).
 """
 import argparse
 import sys
-from collections import deque
+
+from explore import explore
 
 
-def explore(producers, consumers, outside=False, broadcast=False,
+def model(producers, consumers, outside=False, broadcast=False,
             spurious=False, mutant=''):
     nthreads = producers + consumers
     start = (-1, 0, (0, 0, 0), 0,
@@ -119,25 +120,16 @@ def explore(producers, consumers, outside=False, broadcast=False,
             elif pc == 'c_unlock':
                 yield go('done', nholder=-1)
 
-    seen = {start}
-    todo = deque([start])
-    faults = []
-    while todo:
-        state = todo.popleft()
-        stuck = True
-        for nxt in successors(state):
-            stuck = False
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-        if stuck:
-            _, items, word, sleepers, threads, _ = state
-            finished = all(t[0] == 'done' for t in threads)
-            if items > 0 and not finished:
-                faults.append(('lost wake-up', state))
-            elif finished and (word[1:] != (0, 0) or sleepers != 0):
-                faults.append(('queue not clean', state))
-    return len(seen), faults
+    def judge(state):
+        _, items, word, sleepers, threads, _ = state
+        finished = all(t[0] == 'done' for t in threads)
+        if items > 0 and not finished:
+            return 'lost wake-up'
+        if finished and (word[1:] != (0, 0) or sleepers != 0):
+            return 'queue not clean'
+        return None
+
+    return explore(start, successors, judge)
 
 
 CONFIGS = [(1, 1), (1, 2), (2, 2), (1, 3), (2, 3), (3, 3)]  # producers, consumers
@@ -162,14 +154,14 @@ def main():
         runs = [(c, v) for c in CONFIGS for v in VARIANTS
                 if not (c == (3, 3) and v.get('outside'))]
     for (producers, consumers), v in runs:
-        n, faults = explore(producers, consumers, mutant=a.mutant, **v)
+        n, faults = model(producers, consumers, mutant=a.mutant, **v)
         print('condvar: %d producer(s), %d consumer(s)%s: %d states, %s'
               % (producers, consumers, ''.join(', ' + k for k in v), n,
                  faults[0][0] + ' in ' + repr(faults[0][1]) if faults else 'ok'))
         failed |= bool(faults)
     if not a.config and not a.mutant:
         for mutant in ('count-read-first', 'no-take-up'):
-            _, faults = explore(*MUTANT_CONFIG, mutant=mutant)
+            _, faults = model(*MUTANT_CONFIG, mutant=mutant)
             print('condvar, mutant %s: %s' % (mutant, 'caught' if faults else 'NOT caught'))
             failed |= not faults
     return 1 if failed else 0

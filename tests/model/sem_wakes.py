@@ -33,10 +33,11 @@ that takes a permit leaves its wake pending).
 """
 import argparse
 import sys
-from collections import deque
+
+from explore import explore
 
 
-def explore(permits, nthreads, rounds, spurious=False, mutant=''):
+def model(permits, nthreads, rounds, spurious=False, mutant=""):
     start = ((permits, 0, 0),
              tuple(('idle', None, False, False, rounds) for _ in range(nthreads)),
              frozenset())
@@ -115,24 +116,15 @@ def explore(permits, nthreads, rounds, spurious=False, mutant=''):
                 else:
                     yield go('idle', nleft=left - 1)
 
-    seen_states = {start}
-    todo = deque([start])
-    faults = []
-    while todo:
-        state = todo.popleft()
-        stuck = True
-        for nxt in successors(state):
-            stuck = False
-            if nxt not in seen_states:
-                seen_states.add(nxt)
-                todo.append(nxt)
-        if stuck:
-            word, threads, _ = state
-            if not all(t[0] == 'idle' and t[4] == 0 for t in threads):
-                faults.append(('lost wake-up', state))
-            elif word != (permits, 0, 0):
-                faults.append(('word not clean', state))
-    return len(seen_states), faults
+    def judge(state):
+        word, threads, _ = state
+        if not all(t[0] == 'idle' and t[4] == 0 for t in threads):
+            return 'lost wake-up'
+        if word != (permits, 0, 0):
+            return 'word not clean'
+        return None
+
+    return explore(start, successors, judge)
 
 
 CONFIGS = [  # permits, threads, rounds
@@ -152,14 +144,14 @@ def main():
     failed = False
     for permits, nthreads, rounds in configs:
         for spurious in ([a.spurious] if a.config else [False, True]):
-            n, faults = explore(permits, nthreads, rounds, spurious, a.mutant)
+            n, faults = model(permits, nthreads, rounds, spurious, a.mutant)
             print('sem: %d permit(s), %d threads, %d round(s)%s: %d states, %s'
                   % (permits, nthreads, rounds, ', spurious returns' if spurious else '',
                      n, faults[0][0] + ' in ' + repr(faults[0][1]) if faults else 'ok'))
             failed |= bool(faults)
     if not a.config and not a.mutant:
         for mutant in ('compare-count-only', 'no-take-up'):
-            _, faults = explore(*MUTANT_CONFIG, mutant=mutant)
+            _, faults = model(*MUTANT_CONFIG, mutant=mutant)
             print('sem, mutant %s: %s' % (mutant, 'caught' if faults else 'NOT caught'))
             failed |= not faults
     return 1 if failed else 0

@@ -82,7 +82,8 @@ static void run(struct sl_point *pt, struct sl_result *res)
 
 /* --- semaphores, directly ---------------------------------------------- */
 
-struct sem_waiter {
+/* A thread that waits once on a primitive, for the tests below. */
+struct waiter {
 	const struct sl_prim *p;
 	void *obj;
 	_Atomic int passed;
@@ -90,7 +91,7 @@ struct sem_waiter {
 
 static void *sem_waiter_thread(void *arg)
 {
-	struct sem_waiter *sw = arg;
+	struct waiter *sw = arg;
 	void *t = new_tctx(sw->p, sw->obj);
 
 	sw->p->sem.wait(sw->obj, t);
@@ -106,7 +107,7 @@ static void test_sem_semantics(void **state)
 	for (size_t i = 0; i < sl_prim_count(); i++) {
 		const struct sl_prim *p = sl_prim_at(i);
 		struct sl_prim_conf conf = { .nthreads = 2, .permits = 3 };
-		struct sem_waiter sw = { .p = p };
+		struct waiter sw = { .p = p };
 		struct sl_err err;
 		pthread_t th;
 		void *t;
@@ -182,6 +183,16 @@ static bool await_sleeper(_Atomic uint32_t *f)
 	return false;
 }
 
+/* Join th; false if it has not returned within `seconds`. */
+static bool joined_within(pthread_t th, int seconds)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += seconds;
+	return pthread_timedjoin_np(th, NULL, &until) == 0;
+}
+
 /* The wakes a semaphore's or monitor's context counted (its second event). */
 static uint64_t wakes_counted(const struct sl_prim *p, void *t)
 {
@@ -195,14 +206,12 @@ static void test_sem_wake_rationing(void **state)
 {
 	const struct sl_prim *p = sl_prim_find("sem");
 	struct sl_prim_conf conf = { .nthreads = 2, .permits = 2 };
-	struct sem_waiter sw = { .p = p };
+	struct waiter sw = { .p = p };
 	_Atomic uint32_t parking = 0;
 	_Atomic uint32_t *f;
-	struct timespec until;
 	struct sl_err err;
 	pthread_t th;
 	void *t;
-	int rc;
 
 	(void)state;
 	assert_non_null(p);
@@ -234,10 +243,7 @@ static void test_sem_wake_rationing(void **state)
 	assert_false(atomic_load_explicit(&sw.passed, memory_order_relaxed));
 	p->sem.post(sw.obj, t);
 	assert_int_equal(wakes_counted(p, t), 2);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 5;
-	rc = pthread_timedjoin_np(th, NULL, &until);
-	if (rc != 0)
+	if (!joined_within(th, 5))
 		fail_msg("sem: the post after a stale wake left the waiter asleep (lost wake-up)");
 	p->sem.post(sw.obj, t);
 	assert_int_equal(p->check(sw.obj, &err), 0);
@@ -252,15 +258,9 @@ static void test_sem_wake_rationing(void **state)
  * second signal makes no FUTEX_WAKE.  Queue 0's word starts on the line
  * after the mutex's; its futex is the word's low half.
  */
-struct cond_waiter {
-	const struct sl_prim *p;
-	void *obj;
-	_Atomic int passed;
-};
-
 static void *cond_waiter_thread(void *arg)
 {
-	struct cond_waiter *cw = arg;
+	struct waiter *cw = arg;
 	void *t = new_tctx(cw->p, cw->obj);
 
 	cw->p->cond.lock(cw->obj, t);
@@ -275,10 +275,9 @@ static void test_cond_wake_rationing(void **state)
 {
 	const struct sl_prim *p = sl_prim_find("condvar");
 	struct sl_prim_conf conf = { .nthreads = 2 };
-	struct cond_waiter cw = { .p = p };
+	struct waiter cw = { .p = p };
 	_Atomic uint32_t parking = 0;
 	_Atomic uint32_t *f;
-	struct timespec until;
 	struct sl_err err;
 	pthread_t th;
 	void *t;
@@ -302,9 +301,7 @@ static void test_cond_wake_rationing(void **state)
 			 (unsigned long long)wakes_counted(p, t));
 	p->cond.unlock(cw.obj, t);
 	assert_int_equal(sl_futex_wake(&parking, 1), 1);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 5;
-	if (pthread_timedjoin_np(th, NULL, &until) != 0)
+	if (!joined_within(th, 5))
 		fail_msg("condvar: the waiter did not return from wait after its wake");
 	assert_true(atomic_load_explicit(&cw.passed, memory_order_relaxed));
 	/* Nobody waits now: a signal changes nothing and calls nobody. */
