@@ -130,7 +130,8 @@ enum { F_OPS, F_NS, F_FAIR, F_CPU_UTIL, F_CPU_OP, F_CS_OP, F_MISS_OP, F_P50,
        F_P99, F_MAX, F_T0, F_T1, F_MINT, F_MAXT, F_HO50, F_HO99, F_LAB0,
        F_SHARE0 = F_LAB0 + SL_LAB_FIGURES,
        F_RLAT0 = F_SHARE0 + SL_ROLE_COUNT_,
-       F_COUNT = F_RLAT0 + SL_ROLE_COUNT_ };
+       F_EV0 = F_RLAT0 + SL_ROLE_COUNT_,
+       F_COUNT = F_EV0 + SL_PRIM_EVENTS };
 
 /* Each role's share of the ops and its threads' longest latency sample;
  * NAN for roles no thread had. */
@@ -247,6 +248,12 @@ int sl_lab_measure(const struct sl_demo_ctx *ctx, const struct sl_point *tmpl,
 			role_figures(&res, &f[F_SHARE0], &f[F_RLAT0]);
 			for (unsigned i = 0; i < SL_LAB_FIGURES; i++)
 				f[F_LAB0 + i] = res.lab_figure[i];
+			for (unsigned i = 0; i < SL_PRIM_EVENTS; i++)
+				f[F_EV0 + i] = i < sl_prim_event_count(pt.prim) &&
+						       res.window_ns > 0
+						       ? (double)res.prim_events[i] * 1e9 /
+							 (double)res.window_ns
+						       : NAN;
 			m->ops += res.ops;
 			m->observed += res.observed;
 		}
@@ -269,6 +276,8 @@ int sl_lab_measure(const struct sl_demo_ctx *ctx, const struct sl_point *tmpl,
 			dst[F_SHARE0 + r] = &m->role_ops_share[r];
 			dst[F_RLAT0 + r] = &m->role_lat_max_ns[r];
 		}
+		for (unsigned i = 0; i < SL_PRIM_EVENTS; i++)
+			dst[F_EV0 + i] = &m->events_per_sec[i];
 		for (unsigned k = 0; k < F_COUNT; k++) {
 			unsigned nv = 0;
 

@@ -90,6 +90,9 @@ struct sl_lab_measure {
 	uint64_t ops;                /* sums over the ok repetitions */
 	uint64_t observed;
 	double lab_figure[SL_LAB_FIGURES];
+	/* What the primitive counted itself (its descriptor's event_names),
+	 * per second of the window; NAN for events it does not name. */
+	double events_per_sec[SL_PRIM_EVENTS];
 };
 
 /*

@@ -113,6 +113,7 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2,
 struct sl_sem {
 	alignas(SL_CACHELINE) _Atomic uint64_t word;
 	unsigned permits; /* K, for the check */
+	bool rationed;    /* false: sem-unrationed, the lab's specimen */
 };
 
 static inline uint32_t fsem_count(uint64_t w)
@@ -159,7 +160,17 @@ static int fsem_init(void *obj, const struct sl_prim_conf *conf,
 				  conf->permits, SEM_COUNT_MAX);
 	atomic_init(&s->word, (uint64_t)conf->permits);
 	s->permits = conf->permits;
+	s->rationed = true;
 	return 0;
+}
+
+static int fsem_init_unrationed(void *obj, const struct sl_prim_conf *conf,
+				struct sl_err *err)
+{
+	int rc = fsem_init(obj, conf, err);
+
+	((struct sl_sem *)obj)->rationed = false;
+	return rc;
 }
 
 /* What a thread did, as the descriptor's events name it. */
@@ -288,7 +299,9 @@ static __attribute__((noinline)) void fsem_wake(struct sl_sem *s,
 {
 	uint64_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
 
-	for (;;) {
+	/* Unrationed, pending stays 0: every post that finds a registered
+	 * waiter wakes, and no waiter ever finds a wake pending. */
+	for (; s->rationed;) {
 		uint32_t p = fsem_pending(w);
 
 		if (fsem_waiters(w) <= p)
@@ -347,6 +360,23 @@ const struct sl_prim sl_prim_sem = {
 	.obj_size = sizeof(struct sl_sem),
 	.tctx_size = sizeof(struct fsem_tctx),
 	.init = fsem_init,
+	.sem = { .wait = fsem_wait, .post = fsem_post },
+	.check = fsem_check,
+	.event_names = { "sleeps", "wakes" },
+	.events = fsem_events,
+};
+
+/* The lab's specimen (synclab demo wake-storm): sem as it would be without
+ * the rationing, waking on every post while a waiter is registered. */
+const struct sl_prim sl_prim_sem_unrationed = {
+	.name = "sem-unrationed",
+	.family = "sem",
+	.kind = SL_KIND_SEM,
+	.summary = "lab specimen: sem without its wake rationing (a post wakes whenever a waiter is registered)",
+	.flags = SL_PRIM_SLEEPS | SL_PRIM_HIDDEN,
+	.obj_size = sizeof(struct sl_sem),
+	.tctx_size = sizeof(struct fsem_tctx),
+	.init = fsem_init_unrationed,
 	.sem = { .wait = fsem_wait, .post = fsem_post },
 	.check = fsem_check,
 	.event_names = { "sleeps", "wakes" },

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # synclab demo: the lock and scheduling experiments (spin-vs-sleep, convoy,
-# writer-starvation, rcu-vs-rwlock, amdahl, lost-wakeup) in short mode --
+# writer-starvation, rcu-vs-rwlock, amdahl, lost-wakeup, wake-storm) in short
+# mode --
 # their measured figures, their files, and the plain "cannot show it here"
 # answer on one CPU.
 
@@ -30,7 +31,8 @@ runs_ok() {
 @test "the list names every lock and scheduling experiment" {
 	run --separate-stderr "$SYNCLAB" demo
 	expect_status 0
-	expect_stdout_has spin-vs-sleep convoy writer-starvation rcu-vs-rwlock amdahl lost-wakeup
+	expect_stdout_has spin-vs-sleep convoy writer-starvation rcu-vs-rwlock amdahl lost-wakeup \
+		wake-storm
 }
 
 @test "spin-vs-sleep --quick: both locks at both loads, CPU burned and a crossover verdict" {
@@ -116,10 +118,27 @@ runs_ok() {
 	runs_ok lost-wakeup 3
 }
 
+@test "wake-storm --quick: both semaphores at both loads, calls against sleeps from their own counts" {
+	run --separate-stderr "$SYNCLAB" demo wake-storm --quick --out "$T/out"
+	expect_status 0
+	expect_stdout_has "sem-unrationed, $(nproc) thr" "sem, $((8 * $(nproc))) thr" \
+		"sleeps (/s)" "wake calls (/s)" "calls per sleep" "ctx switches (/op)"
+	[[ "$output" =~ (Unrationed,\ [0-9]+\ threads\ on\ [0-9]+\ PUs\ made|No\ storm\ here) ]] ||
+		{ show_run; flunk "no verdict"; }
+	files_ok wake-storm-calls 4 "semaphore,threads,throughput_ops/s,sleeps_/s,wake calls_/s"
+	# The table's figures are the primitives' own counts from the runs.
+	runs_ok wake-storm 4
+	csv_each "$T/out/wake-storm-runs.csv" \
+		're.fullmatch(r"sleeps=\d+;wakes=\d+", r["prim_events"]) and r["permits"] == "1"'
+	# Oversubscribed, the unrationed semaphore calls at least once per sleep.
+	csv_each "$T/out/wake-storm-calls.csv" \
+		'not r["semaphore"].startswith("sem-unrationed") or r["threads"] == "'"$(nproc)"'" or num(r["wake calls_/s"]) >= num(r["sleeps_/s"])'
+}
+
 @test "each of these experiments on one CPU says what is missing and exits 3" {
 	command -v taskset >/dev/null || skip "no taskset"
 	local d
-	for d in spin-vs-sleep convoy writer-starvation rcu-vs-rwlock amdahl lost-wakeup; do
+	for d in spin-vs-sleep convoy writer-starvation rcu-vs-rwlock amdahl lost-wakeup wake-storm; do
 		run --separate-stderr taskset -c 0 "$SYNCLAB" demo "$d" --quick
 		expect_status 3
 		expect_stderr_has "synclab demo $d: this machine cannot show it" "at least 2 CPUs"

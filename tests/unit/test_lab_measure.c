@@ -127,6 +127,9 @@ static void test_lock_roles_and_handoffs(void **state)
 	assert_true(m.role_lat_max_ns[SL_ROLE_ANY] == m.lat_max_ns);
 	assert_true(m.handoff_p50_ns > 0);
 	assert_true(m.handoff_p99_ns >= m.handoff_p50_ns);
+	/* spin-ttas counts nothing of its own: no event figure, not 0. */
+	for (unsigned i = 0; i < SL_PRIM_EVENTS; i++)
+		assert_true(isnan(m.events_per_sec[i]));
 }
 
 /* Without latency sampling nothing latency-based is reported as 0. */
@@ -144,6 +147,11 @@ static void test_unmeasured_is_nan(void **state)
 	for (unsigned r = 0; r < SL_ROLE_COUNT_; r++)
 		assert_true(isnan(m.role_lat_max_ns[r]));
 	assert_true(m.role_ops_share[SL_ROLE_ANY] == 1.0);
+	/* mutex names two events (sleeps, wakes): rates, and nothing for
+	 * the slots it leaves unnamed. */
+	assert_true(m.events_per_sec[0] >= 0 && isfinite(m.events_per_sec[0]));
+	assert_true(m.events_per_sec[1] >= 0 && isfinite(m.events_per_sec[1]));
+	assert_true(isnan(m.events_per_sec[2]) && isnan(m.events_per_sec[3]));
 }
 
 static void test_fmt_time(void **state)
