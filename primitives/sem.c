@@ -301,7 +301,7 @@ static __attribute__((noinline)) void fsem_wake(struct sl_sem *s,
 
 	/* Unrationed, pending stays 0: every post that finds a registered
 	 * waiter wakes, and no waiter ever finds a wake pending. */
-	for (; s->rationed;) {
+	while (s->rationed) {
 		uint32_t p = fsem_pending(w);
 
 		if (fsem_waiters(w) <= p)
