@@ -12,7 +12,8 @@
  *
  *   wait(q)       (mutex held) waiters++ and read seq in one fetch-and-add,
  *                 unlock, watch seq for up to 100 reads (the pause between
- *                 them doubling up to 16); unless it moved, count itself in
+ *                 them doubling up to 16; fewer after watches that failed,
+ *                 see cv_watch); unless it moved, count itself in
  *                 the queue's sleepers and sleep in FUTEX_WAIT while seq
  *                 holds what was read; then waiters-- and take up a pending
  *                 wake if there is one (one compare-and-swap), and lock
@@ -23,38 +24,36 @@
  *
  * Watching seq first: in a bounded buffer whose two sides both run, the
  * signal a waiter needs usually comes within microseconds, far sooner than
- * a sleep and a wake-up, which under virtualisation cost tens of them; and
- * a waiter that does not sleep needs no FUTEX_WAKE, which is why the
+ * a sleep and a wake-up, which under virtualisation cost tens of them.
+ * When it does not (long sections under the mutex, many threads per PU),
+ * the watch only burns a CPU a holder may need, so each thread halves its
+ * watch after one that failed and doubles it after one that paid.  A
+ * waiter that does not sleep needs no FUTEX_WAKE, which is why the
  * signaller looks at the sleepers count.  The count is a separate word:
  * the waiter increments it (seq_cst, then a fence, before the kernel reads
  * seq) and the signaller reads it (seq_cst) after moving seq, so either the
  * signaller sees the sleeper or the sleeper's FUTEX_WAIT sees seq moved.
  *
- * Measured on a 2-vCPU KVM guest against the version before both changes
+ * Measured on a 2-vCPU KVM guest against the version before these changes
  * (one binary, 2 invocations in each order, paired medians of 5
- * repetitions; half the threads produce unless said):
- *   capacity 16, empty sections   2, 4, 8, 16 threads: 12x, 30x, 24x, 20x
- *     (about 30M items a second against 1-3M; pthread-cond 0.24-0.58 of
- *     the old rate); sleeps 55-115 a second at 2 threads against 60k
- *   capacity 256                  1.5x, 8.5x, 15x, 16x
- *   one producer                  13x, 20x, 14x, 18x
- *   2 us of think time            0.95, 1.07, 1.23, 1.14
- *   1 us sections                 0.86 (0.82-1.41), 1.55, 1.67, 1.53
+ * repetitions; half the threads produce unless said), at 2, 4, 8 and 16
+ * threads:
+ *   capacity 16, empty sections   14x, 32x, 25x, 20x (30-37M items a second
+ *                                 against 1-3M; pthread-cond 0.5-0.8M)
+ *   capacity 1                    100x, 60x, 93x, 86x
+ *   capacity 256                  1.5x, 8.5x, 16x, 17x
+ *   one producer                  19x, 22x, 17x, 25x
+ *   2 us of think time            0.98, 1.04, 1.12, 1.21
+ *   1 us sections                 0.95 (0.86-1.14), 1.52, 1.48, 1.52
+ *   5 us sections                 0.96, 1.07, 1.02, 1.02; with a fixed watch
+ *                                 of 100 reads 0.92, 0.80, -, 0.70
  * The rationing alone, without the watch, ran at 0.22-0.40 of the old rate
  * at 2 threads: the old version's useless FUTEX_WAKEs slowed the producer
  * while the consumer woke, which kept both sides running; without them the
  * producer filled the buffer and slept too.  With 1 us sections at 2
  * threads, waiters that no longer sleep on the queue meet the signaller at
- * the mutex instead (30k mutex sleeps a second against 100), which is
- * where that case's loss is; spinning on a contended mutex too, as `mutex`
- * does, did not change it beyond the noise.
- *
- * Rationing the wakes: a waiter stays registered from the moment it joins
- * until it is running again after FUTEX_WAIT returns, and with threads far
- * beyond the CPUs a woken waiter can wait milliseconds for a CPU; a signal
- * that finds every registered waiter already covered by a pending wake
- * (woken, or sure to find seq changed) skips the system call instead of
- * waking again.
+ * the mutex instead (30k mutex sleeps a second against 100); spinning on a
+ * contended mutex too, as `mutex` does, did not change it beyond the noise.
  *
  * Why no wake-up is lost: the waiter registers and reads seq in one RMW with
  * the mutex held, and the condition it waits for can only change under the
@@ -119,6 +118,9 @@ enum { CV_FREE = 0, CV_LOCKED = 1, CV_CONTENDED = 2 };
  * 16, before sleeping: a shorter spin than `mutex`'s, whose length was set
  * by measurements on 16 CPUs that this monitor has not had. */
 #define CV_SPIN_READS 100
+/* The shortest watch of seq a waiter keeps (see cv_watch): about 15
+ * pauses, enough to catch a signal already on its way. */
+#define CV_WATCH_MIN_READS 4
 
 /* A condition queue's word (see the header). */
 #define CV_SEQ_MASK 0xffffffffull
@@ -145,6 +147,8 @@ struct cv_tctx {
 	uint64_t wakes;        /* FUTEX_WAKEs of signals and broadcasts */
 	uint64_t mutex_sleeps; /* FUTEX_WAITs on the mutex that slept */
 	uint64_t mutex_wakes;  /* FUTEX_WAKEs its unlocks made */
+	/* Reads its next watch of a queue may take (0: CV_SPIN_READS). */
+	unsigned watch_reads;
 };
 
 static int cv_init(void *obj, const struct sl_prim_conf *conf,
@@ -249,11 +253,11 @@ static inline _Atomic uint32_t *cv_seq(struct cv_queue *cq)
 /* Watch seq for a while before sleeping: a signal often follows within
  * microseconds (the other side of a buffer is running), far sooner than a
  * sleep and a wake-up.  true: it moved. */
-static bool cv_seq_moves(struct cv_queue *cq, uint32_t seq)
+static bool cv_seq_moves(struct cv_queue *cq, uint32_t seq, unsigned reads)
 {
 	unsigned pause = 1;
 
-	for (int i = 0; i < CV_SPIN_READS; i++) {
+	for (unsigned i = 0; i < reads; i++) {
 		if ((uint32_t)atomic_load_explicit(&cq->word,
 						   memory_order_relaxed) != seq)
 			return true;
@@ -263,6 +267,24 @@ static bool cv_seq_moves(struct cv_queue *cq, uint32_t seq)
 			pause <<= 1;
 	}
 	return false;
+}
+
+/* Watch for the thread's current budget and adapt it: double it after a
+ * watch that saw seq move, halve it after one that did not, within
+ * [CV_WATCH_MIN_READS, CV_SPIN_READS].  A watch that keeps failing (the
+ * signal comes long after, as when the signaller must first win a mutex
+ * held through long sections) only burns a CPU that, with threads beyond
+ * the PUs, a lock holder may need.  Without a context (the workqueue's
+ * calls) it always watches the most. */
+static bool cv_watch(struct cv_queue *cq, struct cv_tctx *t, uint32_t seq)
+{
+	unsigned reads = t && t->watch_reads ? t->watch_reads : CV_SPIN_READS;
+	bool moved = cv_seq_moves(cq, seq, reads);
+
+	if (t)
+		t->watch_reads = moved ? (reads * 2 < CV_SPIN_READS ? reads * 2 : CV_SPIN_READS)
+				       : (reads / 2 > CV_WATCH_MIN_READS ? reads / 2 : CV_WATCH_MIN_READS);
+	return moved;
 }
 
 static void cv_wait(void *obj, void *tctx, unsigned q)
@@ -277,7 +299,7 @@ static void cv_wait(void *obj, void *tctx, unsigned q)
 	w = atomic_fetch_add_explicit(&cq->word, CV_WAITER_ONE,
 				      memory_order_relaxed);
 	cv_unlock_(c, t);
-	if (!cv_seq_moves(cq, (uint32_t)w)) {
+	if (!cv_watch(cq, t, (uint32_t)w)) {
 		/* seq_cst, and the fence: the count must be visible before
 		 * the kernel reads seq, as a signaller reads the count only
 		 * after it has moved seq (see cv_wake) */
