@@ -41,7 +41,7 @@ static void explain(FILE *out, struct sl_lab_measure m[WK_LOADS][WK_PRIMS],
 {
 	const struct sl_lab_measure *calm = &m[0][0], *storm = &m[1][0];
 	const struct sl_lab_measure *rationed = &m[1][1];
-	double ratio_storm = per_sleep(storm);
+	double ratio_storm = per_sleep(storm), r;
 	char a[32], b[32];
 
 	sl_lab_fmt(a, sizeof(a), storm->events_per_sec[1], "wake calls/s");
@@ -55,27 +55,36 @@ static void explain(FILE *out, struct sl_lab_measure m[WK_LOADS][WK_PRIMS],
 		return;
 	}
 	fprintf(out,
-		"Unrationed, %u threads on %u PUs made %s\n"
-		"against %s (%.0f per sleep).  A call finds someone only when a\n"
-		"sleeper is in the kernel's queue; the others\n"
-		"were for registered waiters that were not: woken already and waiting for a\n"
-		"CPU behind the other runnable threads, or running between two tries to sleep.\n",
+		"Unrationed, %u threads on %u PUs made %s against %s\n"
+		"(%.0f per sleep).  A call finds someone only when a sleeper is in the\n"
+		"kernel's queue; the others were for registered waiters that were not:\n"
+		"woken already and waiting for a CPU behind the other runnable threads, or\n"
+		"running between two tries to sleep.\n",
 		loads[1], pus, a, b, ratio_storm);
 	sl_lab_fmt(a, sizeof(a), calm->events_per_sec[1], "calls/s");
-	if (calm->events_per_sec[1] > 0)
+	r = storm->events_per_sec[1] / calm->events_per_sec[1];
+	if (r >= 2)
 		fprintf(out,
-			"With a thread per PU (%u threads) the same code made %s,\n"
-			"%.0f times fewer: a woken waiter runs at once, so the window is short.\n",
-			loads[0], a, storm->events_per_sec[1] / calm->events_per_sec[1]);
+			"With a thread per PU (%u threads) the same code made %s, %.0f times\n"
+			"fewer: a woken waiter runs at once, so the window is short.\n",
+			loads[0], a, r);
+	else
+		fprintf(out,
+			"With a thread per PU (%u threads) the same code made about as many (%s):\n"
+			"here even a waiter with a PU of its own waited long to run again.\n",
+			loads[0], a);
 	sl_lab_fmt(a, sizeof(a), rationed->events_per_sec[1], "calls/s");
+	r = storm->events_per_sec[1] / rationed->events_per_sec[1];
 	fprintf(out,
 		"sem rations them: a post wakes only when registered waiters outnumber the\n"
 		"wakes sent and not yet taken up, so a woken waiter draws one call, not one\n"
-		"per post.  At %u threads it made %s, %.0f times fewer, and ran\n"
-		"at %.1fx the unrationed rate.\n",
-		loads[1], a,
-		rationed->events_per_sec[1] > 0
-			? storm->events_per_sec[1] / rationed->events_per_sec[1] : NAN,
+		"per post.  At %u threads it made %s",
+		loads[1], a);
+	if (r >= 2)
+		fprintf(out, ", %.0f times fewer,", r);
+	else
+		fprintf(out, ", not much fewer here,");
+	fprintf(out, "\nand ran at %.1fx the unrationed rate.\n",
 		rationed->ops_per_sec / storm->ops_per_sec);
 }
 
