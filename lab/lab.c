@@ -249,11 +249,7 @@ int sl_lab_measure(const struct sl_demo_ctx *ctx, const struct sl_point *tmpl,
 			for (unsigned i = 0; i < SL_LAB_FIGURES; i++)
 				f[F_LAB0 + i] = res.lab_figure[i];
 			for (unsigned i = 0; i < SL_PRIM_EVENTS; i++)
-				f[F_EV0 + i] = i < sl_prim_event_count(pt.prim) &&
-						       res.window_ns > 0
-						       ? (double)res.prim_events[i] * 1e9 /
-							 (double)res.window_ns
-						       : NAN;
+				f[F_EV0 + i] = res.events_per_sec[i];
 			m->ops += res.ops;
 			m->observed += res.observed;
 		}

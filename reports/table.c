@@ -239,9 +239,8 @@ static void fill_events(struct group *g, const struct sl_row *rows, size_t n,
 			const struct sl_result *res = rows[i].res;
 
 			if (same_group(&rows[i], g) && res->status == SL_STATUS_OK &&
-			    res->window_ns)
-				scratch[k++] = (double)res->prim_events[e] * 1e9 /
-					       (double)res->window_ns;
+			    !isnan(res->events_per_sec[e]))
+				scratch[k++] = res->events_per_sec[e];
 		}
 		g->events[e] = sl_stat_median(scratch, k);
 	}

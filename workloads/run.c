@@ -449,6 +449,11 @@ static void fill_figures(struct sl_result *res, const struct thread_state *ts,
 	if (!counted)
 		res->min_thread_ops = 0;
 	res->ops_per_sec = window_ns ? (double)res->ops * 1e9 / (double)window_ns : NAN;
+	for (unsigned e = 0; e < SL_PRIM_EVENTS; e++)
+		res->events_per_sec[e] =
+			window_ns && n && e < sl_prim_event_count(ts[0].w.run->prim)
+				? (double)res->prim_events[e] * 1e9 / (double)window_ns
+				: NAN;
 	res->ns_per_op = res->ops ? (double)window_ns * n / (double)res->ops : NAN;
 	res->fairness = per && counted ? sl_stat_jain(per, counted) : NAN;
 	free(per);
@@ -464,6 +469,8 @@ static void result_init(struct sl_result *res, unsigned n)
 		res->lab_figure[i] = NAN;
 	for (unsigned i = 0; i < SL_MAX_EVENTS; i++)
 		res->counter[i] = NAN;
+	for (unsigned i = 0; i < SL_PRIM_EVENTS; i++)
+		res->events_per_sec[i] = NAN;
 }
 
 /* Fill in a worker's identity, seed, thread contexts and latency

@@ -157,6 +157,9 @@ struct sl_result {
 	/* The primitive's own events in the window, summed over threads, in
 	 * the order of its event_names (sl_prim_event_count of them). */
 	uint64_t prim_events[SL_PRIM_EVENTS];
+	/* The same per second of the window; NAN for slots the primitive
+	 * does not name (or no window). */
+	double events_per_sec[SL_PRIM_EVENTS];
 	uint64_t observed;        /* lab experiments: events the shape
 				   * counted (see SL_KIND_LAB); else 0 */
 	double lab_figure[SL_LAB_FIGURES]; /* lab experiments' own; NAN */

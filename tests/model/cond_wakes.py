@@ -33,7 +33,7 @@ pending wake).
 import argparse
 import sys
 
-from explore import explore
+from explore import explore, mutants_caught, verdict
 
 
 def model(producers, consumers, outside=False, broadcast=False,
@@ -156,14 +156,12 @@ def main():
     for (producers, consumers), v in runs:
         n, faults = model(producers, consumers, mutant=a.mutant, **v)
         print('condvar: %d producer(s), %d consumer(s)%s: %d states, %s'
-              % (producers, consumers, ''.join(', ' + k for k in v), n,
-                 faults[0][0] + ' in ' + repr(faults[0][1]) if faults else 'ok'))
+              % (producers, consumers, ''.join(', ' + k for k in v if v[k]), n,
+                 verdict(faults)))
         failed |= bool(faults)
     if not a.config and not a.mutant:
-        for mutant in ('count-read-first', 'no-take-up'):
-            _, faults = model(*MUTANT_CONFIG, mutant=mutant)
-            print('condvar, mutant %s: %s' % (mutant, 'caught' if faults else 'NOT caught'))
-            failed |= not faults
+        failed |= not mutants_caught('condvar', lambda m: model(*MUTANT_CONFIG, mutant=m),
+                                     ('count-read-first', 'no-take-up'))
     return 1 if failed else 0
 
 

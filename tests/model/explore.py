@@ -22,3 +22,19 @@ def explore(start, successors, judge):
             if fault:
                 faults.append((fault, state))
     return len(seen), faults
+
+
+def verdict(faults):
+    """'ok', or the first fault and the state it was found in."""
+    return '%s in %r' % faults[0] if faults else 'ok'
+
+
+def mutants_caught(label, run, mutants):
+    """Run each mutant (run(name) returns explore's pair) and say whether
+    the model caught it; True when every one was."""
+    caught = True
+    for mutant in mutants:
+        _, faults = run(mutant)
+        print('%s, mutant %s: %s' % (label, mutant, 'caught' if faults else 'NOT caught'))
+        caught &= bool(faults)
+    return caught

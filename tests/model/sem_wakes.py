@@ -34,7 +34,7 @@ that takes a permit leaves its wake pending).
 import argparse
 import sys
 
-from explore import explore
+from explore import explore, mutants_caught, verdict
 
 
 def model(permits, nthreads, rounds, spurious=False, mutant=""):
@@ -147,13 +147,11 @@ def main():
             n, faults = model(permits, nthreads, rounds, spurious, a.mutant)
             print('sem: %d permit(s), %d threads, %d round(s)%s: %d states, %s'
                   % (permits, nthreads, rounds, ', spurious returns' if spurious else '',
-                     n, faults[0][0] + ' in ' + repr(faults[0][1]) if faults else 'ok'))
+                     n, verdict(faults)))
             failed |= bool(faults)
     if not a.config and not a.mutant:
-        for mutant in ('compare-count-only', 'no-take-up'):
-            _, faults = model(*MUTANT_CONFIG, mutant=mutant)
-            print('sem, mutant %s: %s' % (mutant, 'caught' if faults else 'NOT caught'))
-            failed |= not faults
+        failed |= not mutants_caught('sem', lambda m: model(*MUTANT_CONFIG, mutant=m),
+                                     ('compare-count-only', 'no-take-up'))
     return 1 if failed else 0
 
 

@@ -95,6 +95,8 @@ static void fixture_init(struct fixture *f, const char *prim, unsigned threads,
 	f->res.status = SL_STATUS_OK;
 	f->res.threads = 2;
 	f->res.window_ns = 1500000000ull;
+	for (unsigned i = 0; i < SL_PRIM_EVENTS; i++)
+		f->res.events_per_sec[i] = NAN;
 	f->res.ops = 1000;
 	f->res.ops_per_sec = rate;
 	f->res.ns_per_op = 3e6;
@@ -130,6 +132,9 @@ static void fixture_events(struct fixture *f, uint64_t sleeps, uint64_t wakes)
 	f->prim.events = no_events;
 	f->res.prim_events[0] = sleeps;
 	f->res.prim_events[1] = wakes;
+	/* per second of the window, as the runner fills it in */
+	f->res.events_per_sec[0] = (double)sleeps * 1e9 / (double)f->res.window_ns;
+	f->res.events_per_sec[1] = (double)wakes * 1e9 / (double)f->res.window_ns;
 }
 
 static void fixture_fail(struct fixture *f)

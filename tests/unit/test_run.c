@@ -430,6 +430,12 @@ static void test_prim_events_cover_the_window(void **state)
 			 res.prim_events[0], res.ops);
 	assert_int_equal(res.prim_events[1], 0);
 	assert_int_equal(res.prim_events[2], 0);
+	/* The same per second of the window; nothing for unnamed slots. */
+	assert_true(fabs(res.events_per_sec[0] -
+			 (double)res.prim_events[0] * 1e9 / (double)res.window_ns) <
+		    1e-6 * res.events_per_sec[0]);
+	assert_true(res.events_per_sec[1] == 0.0);
+	assert_true(isnan(res.events_per_sec[2]) && isnan(res.events_per_sec[3]));
 	sl_result_release(&res);
 }
 
