@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,8 @@ static bool testable(const struct sl_prim *p)
 
 static void test_registry(void **state)
 {
-	const char *ours[] = { "rwlock", "rwlock-rpref", "pthread-rwlock", "ck-rwlock" };
+	const char *ours[] = { "rwlock", "rwlock-rpref", "rwlock-percpu",
+			       "pthread-rwlock", "ck-rwlock" };
 	size_t n = 0;
 
 	(void)state;
@@ -73,7 +75,7 @@ static void test_registry(void **state)
 		if (!(p->flags & (SL_PRIM_HIDDEN | SL_PRIM_NO_EXCLUSION)))
 			assert_non_null(p->check);
 	}
-	assert_true(n >= 4);
+	assert_true(n >= 5);
 	assert_non_null(sl_shape_for(SL_KIND_RWLOCK));
 }
 
@@ -115,7 +117,7 @@ static void test_single_thread(void **state)
 
 static void test_too_many_threads(void **state)
 {
-	const char *ours[] = { "rwlock", "rwlock-rpref" };
+	const char *ours[] = { "rwlock", "rwlock-rpref", "rwlock-percpu" };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
@@ -329,6 +331,57 @@ static void test_preference(void **state)
 	(void)state;
 	check_preference("rwlock", true);
 	check_preference("rwlock-rpref", false);
+	check_preference("rwlock-percpu", true);
+}
+
+/* Run the calling thread on CPU cpu only. */
+static void run_on(int cpu)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	assert_int_equal(sched_getcpu(), cpu);
+}
+
+/* A reader that the scheduler moves to another CPU inside its section
+ * leaves the lock as free as it found it: rwlock-percpu must leave by the
+ * slot it entered by, not by the CPU it leaves from. */
+static void test_reader_migrates(void **state)
+{
+	cpu_set_t saved;
+	int cpu[2], n = 0;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(saved), &saved), 0);
+	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &saved))
+			cpu[n++] = c;
+	if (n < 2)
+		skip();
+	for (size_t i = 0; i < sl_prim_count(); i++) {
+		const struct sl_prim *p = sl_prim_at(i);
+		struct sl_err err;
+		void *obj, *t;
+
+		if (!testable(p))
+			continue;
+		obj = new_obj(p, 2);
+		t = new_tctx(p, obj);
+		run_on(cpu[0]);
+		p->rw.read_lock(obj, t);
+		run_on(cpu[1]);
+		p->rw.read_unlock(obj, t);
+		if (p->check(obj, &err) != 0)
+			fail_msg("%s, entered on CPU %d, left on CPU %d: %s",
+				 p->name, cpu[0], cpu[1], err.msg);
+		p->rw.write_lock(obj, t);
+		p->rw.write_unlock(obj, t);
+		free_tctx(p, obj, t);
+		free_obj(p, obj);
+	}
+	assert_int_equal(sched_setaffinity(0, sizeof(saved), &saved), 0);
 }
 
 /* --- contended torture with plain data ------------------------------------ */
@@ -640,6 +693,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_threads),
 		cmocka_unit_test(test_blocking),
 		cmocka_unit_test(test_preference),
+		cmocka_unit_test(test_reader_migrates),
 		cmocka_unit_test(test_contended),
 		cmocka_unit_test(test_workload),
 		cmocka_unit_test(test_broken_caught),
