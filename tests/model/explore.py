@@ -1,4 +1,5 @@
 """Breadth-first exploration of a model's states, shared by the models here."""
+import argparse
 from collections import deque
 
 
@@ -38,3 +39,29 @@ def mutants_caught(label, run, mutants):
         print('%s, mutant %s: %s' % (label, mutant, 'caught' if faults else 'NOT caught'))
         caught &= bool(faults)
     return caught
+
+
+def main_over_configs(doc, label, describe, model, configs, config_help,
+                      mutant_config, mutants):
+    """The command line shared by the models whose configurations are a
+    tuple of counts, each explored without and with spurious returns:
+    --spurious, --mutant NAME and a configuration of their own, or the
+    built-in set and every mutant.  Returns the exit status."""
+    ap = argparse.ArgumentParser(description=doc.split('\n')[0])
+    ap.add_argument('--spurious', action='store_true')
+    ap.add_argument('--mutant', default='')
+    ap.add_argument('config', nargs='*', type=int,
+                    help='%s (default: the built-in set)' % config_help)
+    a = ap.parse_args()
+    failed = False
+    for config in [tuple(a.config)] if a.config else configs:
+        for spurious in ([a.spurious] if a.config else [False, True]):
+            n, faults = model(*config, spurious=spurious, mutant=a.mutant)
+            print('%s: %s%s: %d states, %s'
+                  % (label, describe(*config), ', spurious returns' if spurious else '',
+                     n, verdict(faults)))
+            failed |= bool(faults)
+    if not a.config and not a.mutant:
+        failed |= not mutants_caught(label, lambda m: model(*mutant_config, mutant=m),
+                                     mutants)
+    return 1 if failed else 0

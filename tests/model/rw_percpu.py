@@ -35,10 +35,9 @@ that added itself does not load the state again), 'sleep-unchecked' (a
 writer that set DSLEEP sleeps without reading the slot again),
 'leave-ignores-dsleep' (a reader leaving never wakes the drainer).
 """
-import argparse
 import sys
 
-from explore import explore, mutants_caught, verdict
+from explore import explore, main_over_configs
 
 NSLOTS = 2
 
@@ -182,25 +181,10 @@ MUTANT_CONFIG = (2, 1, 1)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--spurious', action='store_true')
-    ap.add_argument('--mutant', default='')
-    ap.add_argument('config', nargs='*', type=int,
-                    help='READERS WRITERS ROUNDS (default: the built-in set)')
-    a = ap.parse_args()
-    configs = [tuple(a.config)] if a.config else CONFIGS
-    failed = False
-    for nreaders, nwriters, rounds in configs:
-        for spurious in ([a.spurious] if a.config else [False, True]):
-            n, faults = model(nreaders, nwriters, rounds, spurious, a.mutant)
-            print('rwlock-percpu: %d reader(s), %d writer(s), %d round(s)%s: %d states, %s'
-                  % (nreaders, nwriters, rounds, ', spurious returns' if spurious else '',
-                     n, verdict(faults)))
-            failed |= bool(faults)
-    if not a.config and not a.mutant:
-        failed |= not mutants_caught('rwlock-percpu', lambda m: model(*MUTANT_CONFIG, mutant=m),
-                                     ('no-recheck', 'sleep-unchecked', 'leave-ignores-dsleep'))
-    return 1 if failed else 0
+    return main_over_configs(__doc__, 'rwlock-percpu',
+                             lambda r, w, k: '%d reader(s), %d writer(s), %d round(s)' % (r, w, k),
+                             model, CONFIGS, 'READERS WRITERS ROUNDS', MUTANT_CONFIG,
+                             ('no-recheck', 'sleep-unchecked', 'leave-ignores-dsleep'))
 
 
 if __name__ == '__main__':

@@ -31,10 +31,9 @@ can see the faults it is meant to: 'compare-count-only' (the futex compares
 the count alone, not pending), 'no-take-up' (a waiter back from FUTEX_WAIT
 that takes a permit leaves its wake pending).
 """
-import argparse
 import sys
 
-from explore import explore, mutants_caught, verdict
+from explore import explore, main_over_configs
 
 
 def model(permits, nthreads, rounds, spurious=False, mutant=""):
@@ -134,25 +133,10 @@ MUTANT_CONFIG = (1, 3, 1)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--spurious', action='store_true')
-    ap.add_argument('--mutant', default='')
-    ap.add_argument('config', nargs='*', type=int,
-                    help='PERMITS THREADS ROUNDS (default: the built-in set)')
-    a = ap.parse_args()
-    configs = [tuple(a.config)] if a.config else CONFIGS
-    failed = False
-    for permits, nthreads, rounds in configs:
-        for spurious in ([a.spurious] if a.config else [False, True]):
-            n, faults = model(permits, nthreads, rounds, spurious, a.mutant)
-            print('sem: %d permit(s), %d threads, %d round(s)%s: %d states, %s'
-                  % (permits, nthreads, rounds, ', spurious returns' if spurious else '',
-                     n, verdict(faults)))
-            failed |= bool(faults)
-    if not a.config and not a.mutant:
-        failed |= not mutants_caught('sem', lambda m: model(*MUTANT_CONFIG, mutant=m),
-                                     ('compare-count-only', 'no-take-up'))
-    return 1 if failed else 0
+    return main_over_configs(__doc__, 'sem',
+                             lambda p, t, r: '%d permit(s), %d threads, %d round(s)' % (p, t, r),
+                             model, CONFIGS, 'PERMITS THREADS ROUNDS', MUTANT_CONFIG,
+                             ('compare-count-only', 'no-take-up'))
 
 
 if __name__ == '__main__':
