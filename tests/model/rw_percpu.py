@@ -44,7 +44,8 @@ NSLOTS = 2
 
 def model(nreaders, nwriters, rounds, spurious=False, mutant=""):
     # state: (writer, dsleep, slots, drain, queued, threads, fault)
-    # reader: ('r', pc, slot, after, left); writer: ('w', pc, i, seq, drained, left)
+    # reader: ('r', pc, slot, after, left) -- in 'lchk', slot holds whether
+    # the leave emptied the slot; writer: ('w', pc, i, seq, drained, left)
     threads = tuple([('r', 'idle', None, None, rounds)] * nreaders +
                     [('w', 'idle', 0, 0, False, rounds)] * nwriters)
     start = (0, 0, (0,) * NSLOTS, 0, frozenset(), threads, None)
