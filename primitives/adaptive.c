@@ -2,19 +2,20 @@
  * adaptive: a spin-then-park mutex that spins only while spinning is likely
  * to pay, and otherwise sleeps on a futex like `mutex`.
  *
- * The word holds LOCKED, a SPIN bit a spinner sets to mark the hold it is
- * timing, a TIMED bit on a hold whose length is being sampled, and a
- * WAITERS bit meaning "threads may be asleep on the word"; 0 is free.
- * Uncontended, lock is one exchange (LOCKED in, 0 out) and unlock one plain
- * store (see "Release" below): no system call, no read-modify-write on the
- * way out and nothing written beyond the word.  On this AMD guest a CAS
- * acquisition cost 10-15% of a lone thread's rate against an exchange, and a
- * per-hold sequence number kept in the thread's context another 15%, which
- * is why the word names neither the owner nor the hold.
- * An exchange that finds the lock held has overwritten its WAITERS and SPIN
- * bits with plain LOCKED.  SPIN is only a hint; WAITERS is taken over: that
- * thread, which has seen it, takes the lock with WAITERS set once it gets
- * it, and its release wakes a sleeper as the cleared bit's would have.
+ * The word holds LOCKED, a WAITERS bit meaning "threads may be asleep on
+ * the word", and a spinner's mark on the hold it is timing: the SPIN bit
+ * and a tag of 29 bits that names the marking spinner and its mark; 0 is
+ * free.  Uncontended, lock is one exchange (LOCKED in, 0 out) and unlock
+ * one plain store (see "Release" below): no system call, no
+ * read-modify-write on the way out, nothing written beyond the word and
+ * nothing read back from it.  On an AMD guest a CAS acquisition cost 10-15%
+ * of a lone thread's rate against an exchange, and a per-hold sequence
+ * number kept in the thread's context another 15%, which is why the word
+ * names neither the owner nor the hold.
+ * An exchange that finds the lock held has overwritten its WAITERS bit and
+ * mark with plain LOCKED.  A mark is only a hint; WAITERS is taken over:
+ * that thread, which has seen it, takes the lock with WAITERS set once it
+ * gets it, and its release wakes a sleeper as the cleared bit's would have.
  * trylock uses a CAS: a failed try must not clear WAITERS.
  * One acquisition in AD_SAMPLE made on the contended path times its hold
  * with a cheap clock (the TSC on x86, CNTVCT on arm64, CLOCK_MONOTONIC
@@ -39,35 +40,41 @@
  *      parking every spinner as soon as one thread slept turned the lock
  *      into a sleeping one whenever many threads contend (16 CPUs, 16
  *      threads, empty sections: 0.18 of spin-ttas's rate that way, 0.36
- *      spinning on).  Stop and park when:
+ *      spinning on).
+ *      When every thread of the lock has a CPU of its own (the lock's
+ *      threads are no more than the CPUs their affinities cover), owners
+ *      run: the spinner only polls, and parks only at the cap below.  A
+ *      hold that runs long then costs the spinner its own CPU's time and
+ *      nothing else, while the rules that follow write to the owner's line
+ *      and misjudge holds when many spin (16 CPUs, 4 to 16 threads, empty
+ *      sections: 0.43-0.70 of spin-ttas's rate with them; the polls alone
+ *      have not been measured there yet).  When threads outnumber CPUs,
+ *      stop and park when:
  *      - the same hold has lasted longer than the budget since the spinner
- *        first saw it -- AD_SPIN_MULT times the
- *        estimate, at least AD_SPIN_MIN_NS, at most AD_PARK_NS: the owner is
- *        in an unusually long section or not running (preempted).  That time
- *        is a lower bound on how long the owner has held the lock so far; a
- *        new hold restarts it.  Holds are told apart by the SPIN bit: the
- *        spinner sets it (a CAS on the held word) and a release clears it,
- *        so an unmarked word is a hold it has not seen.  Marking starts only
- *        after AD_GRACE_NS, as no budget is shorter, so a short wait writes
- *        nothing.  A spinner that misses the unmarked state of a hold
- *        another spinner marked charges the old hold's time to it and parks
- *        early; a newcomer's exchange clears a mark and makes a long hold
- *        look new, so the spinner spins longer, within the cap below.  Both
- *        are safe.  Every marked hold reads the same, so polls further
- *        apart than half the budget cannot tell one from the next: such a
- *        gap restarts the hold's clock.  Without that rule, spinners that
- *        had backed off to long pauses charged many short holds to one and
- *        parked (16 CPUs, 8 threads, empty sections: 0.15 of spin-ttas's
- *        rate, 0.41 with it).  Such a spinner does not mark either, as
- *        the mark could not be used: its polls stay reads, and the release
- *        keeps the plain store (2 threads on the 2-vCPU guest, empty
- *        sections: 0.93 and 1.03 of spin-ttas's rate against 0.86 and 0.99
- *        marking, two series of 8 alternations in one binary).  The price:
- *        a lone spinner whose polls have backed off that far no longer sees
- *        a preempted owner's hold run past the budget, and spins on to the
- *        cap below; marks that name their spinner would tell holds apart at
- *        any distance.  Capping the budget at the cost of a park is the
- *        classic competitive rule (never spend more
+ *        first saw it -- AD_SPIN_MULT times the estimate, at least
+ *        AD_SPIN_MIN_NS, at most AD_PARK_NS: the owner is in an unusually
+ *        long section or not running (preempted).  That time is a lower
+ *        bound on how long the owner has held the lock so far; a new hold
+ *        restarts it.  Holds are told apart by marks: a spinner CASes SPIN
+ *        and a tag of its own (its context's address, hashed, plus its
+ *        count of marks) into the held word, and a release clears it, so
+ *        an unmarked word is a hold not timed yet and a mark other than the
+ *        last one seen is a new hold, however far apart the polls.  Marking
+ *        starts only after AD_GRACE_NS, as no budget is shorter, so a short
+ *        wait writes nothing.  A newcomer's exchange clears a mark and makes
+ *        a long hold look new, so the spinner spins longer, within the cap
+ *        below: safe.  An unmarked hold seen after a gap longer than half
+ *        the budget may be new: it restarts the clock, and is not marked,
+ *        as the next poll will be far apart too (keeping such polls reads:
+ *        2 threads on the 2-vCPU AMD guest, empty sections, 0.93 and 1.03
+ *        of spin-ttas's rate against 0.86 and 0.99 marking).  Without that
+ *        rule spinners that had backed off to long pauses charged many
+ *        short holds to one and parked (16 CPUs, 8 threads, empty sections:
+ *        0.15 of spin-ttas's rate, 0.41 with it).  Before marks carried
+ *        tags, every marked hold read alike, and a spinner that missed the
+ *        unmarked state of a hold another spinner marked charged the old
+ *        hold's time to it and parked early.  Capping the budget at the
+ *        cost of a park is the classic competitive rule (never spend more
  *        waiting than blocking would have cost), and it pays even for holds
  *        longer than that: a spinner arrives at a random point of the hold
  *        and often sees its end, and every sleeper costs the owner a
@@ -81,8 +88,8 @@
  *        loser of an empty section long before the owner paused, and every
  *        unlock then paid a FUTEX_WAKE.  The cap is AD_SPIN_CAP_NS when the
  *        lock's threads outnumber the CPUs they run on: an owner may then
- *        be preempted, and polls far apart (below) cannot see its hold run
- *        long.  When every thread has a CPU of its own, owners run, and
+ *        be preempted, and polls far apart (above) cannot always see its
+ *        hold run long.  When every thread has a CPU of its own, owners run, and
  *        losing the race for a while is what an unfair lock's waiter does:
  *        the cap is then about a time slice, AD_SPIN_CAP_DEDICATED_NS.
  *        Every such park cost a system call or two (FUTEX_WAIT, often
@@ -97,9 +104,10 @@
  *      costs no shared write) the spinner must count itself in the atomic
  *      spinner count, which never exceeds the CPUs the lock's threads run on
  *      less one: one more spinner could only take a CPU from the owner.  A
- *      counted spinner stamps the time at every poll, and a count whose
- *      stamps have all gone stale (its spinners were preempted) does not
- *      hold others back.  A thread that finds the count full does not spin:
+ *      counted spinner keeps a stamp of the time fresh (it writes it when
+ *      it has aged a quarter of AD_STALE_NS, so that between writes the
+ *      line stays shared), and a count whose stamps have all gone stale
+ *      (its spinners were preempted) does not hold others back.  A thread that finds the count full does not spin:
  *      the owner is then likely runnable but without a CPU, so it yields its
  *      own (sched_yield) and looks again, still under the budget and the cap
  *      above.  Yielding rather than sleeping matters when threads outnumber
@@ -107,8 +115,7 @@
  *      the lock's critical path; with 16 threads on 2 PUs, parking at a full
  *      count slept and woke 20 to 30 times as often as yielding does and
  *      cost up to 15% of the throughput.
- *   3. Parking is `mutex`'s slow path with CASes (SPIN and TIMED must
- *      survive): set WAITERS, FUTEX_WAIT on the word.  unlock wakes one
+ *   3. Parking is `mutex`'s slow path with CASes (a mark must survive): set WAITERS, FUTEX_WAIT on the word.  unlock wakes one
  *      sleeper when it finds WAITERS.  A thread that has slept takes the
  *      lock with WAITERS set, since others may still sleep; once woken it
  *      may spin again under the same rules.
@@ -119,27 +126,35 @@
  * and an exchange, which can, is a second locked instruction per hold.  So
  * the lock has two release modes.  In FAST mode the owner releases inside a
  * restartable sequence (rseq(2), via the area glibc registers for every
- * thread): "if the mode is FAST and the word is exactly LOCKED, store 0".
- * In SLOW mode, or when the word carries any other bit, it exchanges the
- * word with 0 and wakes a sleeper if WAITERS was set.  A thread about to
- * sleep, after setting WAITERS, reads the mode; unless it is SLOW it moves
+ * thread): "if the mode is FAST, store 0".  It exchanges the word with 0
+ * instead, and wakes a sleeper if WAITERS was set, in SLOW mode and
+ * whenever it took the lock with WAITERS (it owes a sleeper its wake-up) or
+ * is timing the hold.  It knows both from its own context, so the sequence
+ * does not read the word back: on a 2-vCPU Intel guest (family 6 model
+ * 167) that load, right after the exchange that took the lock, held a lone
+ * thread up 3.5 ns a hold (0.73 of spin-ttas's rate with it, 0.97
+ * without), where a load of the mode, on the same line, cost nothing.  Any
+ * other WAITERS bit was set during the hold by a thread about to sleep.
+ * That thread, after setting it, reads the mode; unless it is SLOW it moves
  * the lock to SLOW through SWITCHING and calls membarrier(2) with
  * PRIVATE_EXPEDITED_RSEQ, which restarts every sequence in flight.  When
- * that returns, a release that read FAST and the word without WAITERS has
- * either stored (the word changed, so FUTEX_WAIT returns at once and the
- * thread looks again) or will start over, read SWITCHING or SLOW, and
- * exchange.  A sequence that starts later reads the new mode, or, should
- * an owner have moved the lock back to FAST meanwhile, a word that carries
- * WAITERS.  An owner moves it back after AD_CALM releases in a row found no
- * WAITERS, so a lock whose threads keep sleeping stays SLOW and pays no
- * fences, and one that has calmed down gets its plain-store release back.
+ * that returns, a release that read FAST has either stored (the word
+ * changed, so FUTEX_WAIT returns at once and the thread looks again) or
+ * will start over, read SWITCHING or SLOW, and exchange; later sequences
+ * read the new mode.  A WAITERS bit reaches a later hold only through a
+ * thread that took it out (back from sleep, or by an exchange that found
+ * it) and so owes the wake-up.  An owner moves the lock back to FAST after
+ * AD_CALM releases in a row found no WAITERS, so a lock whose threads keep
+ * sleeping stays SLOW and pays no fences, and one that has calmed down
+ * gets its plain-store release back.  tests/model/adaptive_release.py
+ * explores every interleaving of three threads through these steps.
  * Without rseq (other architectures, ThreadSanitizer builds, which cannot
  * see the assembly's store, a kernel before 5.10 or glibc's rseq turned
  * off) the lock stays SLOW.
  *
  * Ordering: every acquisition is an acquire RMW and pairs with the release
- * (x86's plain store is a release under TSO; the exchange is release).  The
- * SPIN and TIMED bits order nothing (relaxed); the WAITERS CAS and the
+ * (x86's plain store is a release under TSO; the exchange is release).
+ * Marks order nothing (relaxed); the WAITERS CAS and the
  * mode's load after it are seq_cst, so the load cannot be satisfied before
  * the bit is visible.  `hold_est` is written only by owners (relaxed: the
  * lock orders successive owners) and read by spinners as a hint (relaxed: a
@@ -222,10 +237,13 @@
 #define AD_RSEQ 0
 #endif
 
-/* The word: LOCKED, TIMED, the SPIN hint and the WAITERS flag. */
+/* The word: LOCKED, the WAITERS flag, and a spinner's mark: the SPIN bit
+ * with the marking spinner's tag in the bits between. */
 #define AD_LOCKED 0x1u
-#define AD_TIMED 0x2u /* this hold is being timed: release the slow way */
+#define AD_TAG_SHIFT 1
+#define AD_TAG_MASK 0x3ffffffeu
 #define AD_SPIN 0x40000000u
+#define AD_MARK (AD_SPIN | AD_TAG_MASK)
 #define AD_WAITERS 0x80000000u
 
 /* One contended acquisition in AD_SAMPLE (a power of two) is timed. */
@@ -302,7 +320,11 @@ struct sl_adaptive {
 
 struct ad_tctx {
 	uint32_t n;  /* this thread's contended acquisitions, for sampling */
+	uint32_t marks; /* holds this thread has marked: its tags' sequence */
 	uint64_t t0; /* clock at a sampled acquisition; 0: not sampled */
+	/* The hold must be released by the exchange: it carries WAITERS
+	 * (this thread took the lock with it) or is being timed. */
+	bool release_slow;
 	/* What this thread did (the events in the descriptor, in order). */
 	uint64_t sleeps; /* FUTEX_WAITs that slept */
 	uint64_t wakes;  /* FUTEX_WAKEs its unlocks made */
@@ -387,7 +409,8 @@ static void ad_enter_slow(struct sl_adaptive *m)
 
 /*
  * The FAST release: a restartable sequence that stores 0 only if the mode
- * is FAST and the word is exactly LOCKED (no other bit).  The thread's
+ * is FAST; the caller has made sure the hold owes no wake-up and is not
+ * timed, and the word is not read (see "Release" above).  The thread's
  * rseq_cs field must point at the sequence's descriptor; the kernel clears
  * it when it preempts the thread anywhere else, so it is checked and, when
  * cleared, set again on every release.  That check is inside the sequence:
@@ -401,14 +424,15 @@ static void ad_enter_slow(struct sl_adaptive *m)
  * signature glibc registered (RSEQ_SIG, 0x53053053 on x86).  The plain
  * store is a release on x86 (TSO), and the "memory" clobber keeps the
  * compiler from sinking the critical section below it.  true: released.
- * The sequence reads the word's line before it writes it; when a thread
- * whose exchange failed has just taken the line, that read brings it back
- * shared and the store must then upgrade it: two transfers where a plain
- * store's one would do.  PREFETCHW asks for the line in exclusive state
- * before the reads (a no-op on x86-64 processors without it), so the reads
- * and the store hit: 2 threads, empty sections, 0.94-0.99 of spin-ttas's
- * rate against 0.89-0.91 without it (three series of 10-12 alternations of
- * two builds identical but for this instruction and a nop of its size).
+ * The sequence reads the word's line (the mode) before it writes it; when
+ * a thread whose exchange failed has just taken the line, that read brings
+ * it back shared and the store must then upgrade it: two transfers where a
+ * plain store's one would do.  PREFETCHW asks for the line in exclusive
+ * state before the read (a no-op on x86-64 processors without it), so the
+ * read and the store hit: 2 threads, empty sections, on the AMD guest,
+ * 0.94-0.99 of spin-ttas's rate against 0.89-0.91 without it (three series
+ * of 10-12 alternations of two builds identical but for this instruction
+ * and a nop of its size, when the sequence also read the word).
  */
 static inline bool ad_release_fast(struct sl_adaptive *m)
 {
@@ -427,8 +451,6 @@ static inline bool ad_release_fast(struct sl_adaptive *m)
 		     "5:\n\t"
 		     "cmpl %[fast], %[mode]\n\t"
 		     "jne %l[slow]\n\t"
-		     "cmpl %[locked], %[word]\n\t"
-		     "jne %l[slow]\n\t"
 		     "movl $0, %[word]\n\t"
 		     "2:\n\t"
 		     ".pushsection __rseq_failure, \"ax\"\n\t"
@@ -438,8 +460,7 @@ static inline bool ad_release_fast(struct sl_adaptive *m)
 		     ".popsection\n\t"
 		     :
 		     : [rs] "r"(m->rseq_off), [mode] "m"(m->mode),
-		       [word] "m"(m->word), [locked] "i"(AD_LOCKED),
-		       [fast] "i"(AD_MODE_FAST)
+		       [word] "m"(m->word), [fast] "i"(AD_MODE_FAST)
 		     : "rax", "cc", "memory"
 		     : slow);
 	return true;
@@ -554,23 +575,25 @@ static void ad_thread_init(void *obj, void *tctx)
 		;
 }
 
-/* A hold taken on the contended path: count it, and time one in
- * AD_SAMPLE. */
-static void ad_acquired_contended(struct sl_adaptive *m, struct ad_tctx *t)
+/* A hold taken on the contended path, with WAITERS in the word or not:
+ * count it, time one in AD_SAMPLE, and send the release of either kind of
+ * hold the slow way (the exchange wakes a sleeper; the owner reads its
+ * clock there). */
+static void ad_acquired_contended(struct ad_tctx *t, uint32_t waiters)
 {
+	t->release_slow = waiters != 0;
 	if ((++t->n & (AD_SAMPLE - 1)) == 0) {
 		t->t0 = ad_clock() | 1; /* never 0: 0 means "not sampled" */
-		/* relaxed: it only sends this hold's release the slow way,
-		 * where the owner reads its clock */
-		atomic_fetch_or_explicit(&m->word, AD_TIMED, memory_order_relaxed);
+		t->release_slow = true;
 	}
 }
 
 /* Count the caller as a spinner unless the limit is reached by spinners
- * that still run.  A registered spinner stamps spin_beat at every poll; when
- * no stamp is recent, every counted spinner is off its CPU (preempted while
- * spinning, the common case when threads outnumber PUs) and leaves a CPU
- * free, so the caller may take a place beyond the limit. */
+ * that still run.  A registered spinner keeps spin_beat within a quarter of
+ * AD_STALE_NS of its polls; when no stamp is recent, every counted spinner
+ * is off its CPU (preempted while spinning, the common case when threads
+ * outnumber PUs) and leaves a CPU free, so the caller may take a place
+ * beyond the limit. */
 static bool ad_register(struct sl_adaptive *m, uint64_t now)
 {
 	uint32_t max = atomic_load_explicit(&m->max_spinners, memory_order_relaxed);
@@ -591,6 +614,28 @@ counted:
 	return true;
 }
 
+/* A registered spinner's poll: stamp spin_beat only when it has aged a
+ * quarter of AD_STALE_NS.  Stamped at every poll, the line moved between
+ * all the spinners at every one of their polls; read, it stays shared. */
+static void ad_beat(struct sl_adaptive *m, uint64_t now)
+{
+	uint64_t beat = atomic_load_explicit(&m->spin_beat, memory_order_relaxed);
+
+	if ((int64_t)(now - beat) > (int64_t)(m->stale_ticks / 4))
+		atomic_store_explicit(&m->spin_beat, now, memory_order_relaxed);
+}
+
+/* A mark for the hold the caller is about to time: SPIN and a tag that
+ * differs from the caller's last marks and, almost always, from any other
+ * thread's (its context's address, hashed, plus its count of marks), so a
+ * spinner can tell two marked holds apart at any distance. */
+static uint32_t ad_mark(struct ad_tctx *t)
+{
+	uint32_t tag = (uint32_t)((uintptr_t)t >> 6) * 0x9e3779b1u + ++t->marks;
+
+	return AD_SPIN | ((tag << AD_TAG_SHIFT) & AD_TAG_MASK);
+}
+
 /* Spin for the lock under the policy in the header; false: park instead.
  * waiters is AD_WAITERS once the caller has slept or its exchange cleared
  * the bit (others may sleep); woken: it has just been woken, and looks at
@@ -601,14 +646,16 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters,
 	uint64_t est = atomic_load_explicit(&m->hold_est, memory_order_relaxed);
 	uint32_t max = atomic_load_explicit(&m->max_spinners, memory_order_relaxed);
 	uint64_t budget, cap, start, since, now, prev;
-	uint32_t hold = 0;
+	uint32_t hold = 0; /* the mark of the hold being timed; 0: none */
 	unsigned pause = AD_PAUSE_MIN;
-	bool got = false, registered = false, far;
+	bool dedicated, got = false, registered = false, far;
 
 	if (est >= m->long_hold_ticks || max == 0)
 		return false;
-	cap = m->nthreads <= max + 1 ? m->spin_cap_dedicated_ticks
-				     : m->spin_cap_ticks;
+	/* Every thread of the lock has a CPU of its own: owners run, so
+	 * only the cap ends a spin, and polls stay reads. */
+	dedicated = m->nthreads <= max + 1;
+	cap = dedicated ? m->spin_cap_dedicated_ticks : m->spin_cap_ticks;
 	budget = est * AD_SPIN_MULT;
 	if (budget < m->spin_min_ticks)
 		budget = m->spin_min_ticks;
@@ -631,45 +678,49 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters,
 			}
 		}
 		now = ad_clock();
-		/* Polls this far apart cannot tell one marked hold from the
-		 * next: start the hold's clock again, and leave the word
-		 * alone, since a mark could not be used. */
-		far = now - prev > budget / 2;
-		if (far)
-			since = now;
-		prev = now;
 		if (now - start > cap)
 			break;
-		if (now - start > m->grace_ticks && !far) {
-			if (!(s & AD_SPIN)) {
-				/* A hold not seen before: mark it, so that
-				 * its owner's next hold looks different. */
+		far = now - prev > budget / 2;
+		prev = now;
+		if (!dedicated && now - start > m->grace_ticks) {
+			if (s & AD_SPIN) {
+				if ((s & AD_MARK) != hold) {
+					hold = s & AD_MARK; /* a new hold */
+					since = now;
+				} else if (now - since > budget) {
+					break; /* it runs long, or its owner is off-CPU */
+				}
+			} else if (far) {
+				/* Unmarked holds all read alike: one seen
+				 * after a long pause may be new.  Leave the
+				 * word alone, as the next poll will be far
+				 * too. */
+				hold = 0;
+				since = now;
+			} else {
+				/* A hold not timed yet: mark it. */
+				uint32_t mark = ad_mark(t);
+
 				if (!atomic_compare_exchange_strong_explicit(
-					    &m->word, &s, s | AD_SPIN,
+					    &m->word, &s, s | mark,
 					    memory_order_relaxed,
 					    memory_order_relaxed))
 					continue; /* the word moved: look again */
-				hold = s | AD_SPIN; /* a new hold: a new budget */
+				hold = mark;
 				since = now;
-			} else if (s != hold) {
-				hold = s; /* marked by another spinner */
-				since = now;
-			} else if (now - since > budget) {
-				break; /* it runs long, or its owner is off-CPU */
 			}
-		}
-		if (registered) {
-			atomic_store_explicit(&m->spin_beat, now,
-					      memory_order_relaxed);
-		} else if (now - start > m->grace_ticks &&
-			   !(registered = ad_register(m, now))) {
-			/* Running spinners fill the CPUs less one, so the
-			 * owner may well be waiting for a CPU, often this
-			 * one's: offer it, then look again.  The budget and
-			 * the cap still decide when to park. */
-			t->yields++;
-			sched_yield();
-			continue;
+			if (registered) {
+				ad_beat(m, now);
+			} else if (!(registered = ad_register(m, now))) {
+				/* Running spinners fill the CPUs less one, so
+				 * the owner may well be waiting for a CPU,
+				 * often this one's: offer it, then look
+				 * again.  The budget and the cap still decide
+				 * when to park. */
+				t->yields++;
+				sched_yield();
+				continue;
+			}
 		}
 		for (unsigned k = 0; k < pause; k++)
 			sl_cpu_relax();
@@ -679,7 +730,7 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters,
 	if (registered)
 		atomic_fetch_sub_explicit(&m->spinners, 1, memory_order_relaxed);
 	if (got)
-		ad_acquired_contended(m, t);
+		ad_acquired_contended(t, waiters);
 	return got;
 }
 
@@ -695,7 +746,7 @@ static bool ad_park(struct sl_adaptive *m, struct ad_tctx *t)
 			if (atomic_compare_exchange_weak_explicit(
 				    &m->word, &s, AD_LOCKED | AD_WAITERS,
 				    memory_order_acquire, memory_order_relaxed)) {
-				ad_acquired_contended(m, t);
+				ad_acquired_contended(t, AD_WAITERS);
 				return true;
 			}
 			continue;
@@ -791,13 +842,10 @@ static __attribute__((noinline)) void ad_release(struct sl_adaptive *m,
 						 struct ad_tctx *t)
 {
 	if (t->t0 != 0) {
-		/* A thread whose exchange found the lock held clears TIMED;
-		 * t0 is then stale and the hold goes unsampled. */
-		if (atomic_load_explicit(&m->word, memory_order_relaxed) &
-		    AD_TIMED)
-			ad_sample(m, t);
+		ad_sample(m, t);
 		t->t0 = 0;
 	}
+	t->release_slow = false;
 #if AD_RSEQ
 	if (atomic_load_explicit(&m->mode, memory_order_relaxed) == AD_MODE_SLOW)
 		ad_count_calm(m);
@@ -813,7 +861,9 @@ static __attribute__((noinline)) void ad_release(struct sl_adaptive *m,
 static void ad_unlock(void *obj, void *tctx)
 {
 #if AD_RSEQ
-	if (__builtin_expect(ad_release_fast(obj), 1))
+	const struct ad_tctx *t = tctx;
+
+	if (__builtin_expect(!t->release_slow, 1) && ad_release_fast(obj))
 		return;
 #endif
 	ad_release(obj, tctx);
