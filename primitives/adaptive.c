@@ -48,8 +48,13 @@
  *      nothing else, while the rules that follow write to the owner's line
  *      and misjudge holds when many spin (16 CPUs, 4 to 16 threads, empty
  *      sections: 0.43-0.70 of spin-ttas's rate with them; the polls alone
- *      have not been measured there yet).  When threads outnumber CPUs,
- *      stop and park when:
+ *      have not been measured there yet).  It then also polls at spin-ttas's
+ *      cadence, 8 pauses before its second read where it otherwise waits 4
+ *      (2 threads on a 2-vCPU Intel guest: 1.00-1.05 of spin-ttas's rate
+ *      with empty sections against 0.74-0.84, but 0.96-0.98 against
+ *      1.12-1.14 with 200 ns sections and as much think time, whose ends
+ *      the earlier read catches).  When threads outnumber CPUs, stop and
+ *      park when:
  *      - the same hold has lasted longer than the budget since the spinner
  *        first saw it -- AD_SPIN_MULT times the estimate, at least
  *        AD_SPIN_MIN_NS, at most AD_PARK_NS: the owner is in an unusually
@@ -166,50 +171,33 @@
  * Measured with --counters none, empty sections unless said; "paired" is
  * the median of rep-by-rep ratios within one invocation (repetitions of
  * 200 ms, interleaved).
- * On a 2-vCPU KVM guest (AMD EPYC, PAUSE ~25 ns), where the host moves these
- * rates by up to 30% between invocations: medians over 10 invocations of 3
- * paired repetitions each, the range over the invocations in brackets.
- *   1 thread:   0.93 of spin-ttas (0.59-1.25); 50 ns sections 1.00
- *               (0.96-1.07)
- *   2 threads:  0.86 of spin-ttas (0.69-1.13); 50 ns sections 0.94
- *               (0.84-1.21).  A series of 5 earlier the same day, before
- *               far-apart polls stopped marking, gave 0.96 (0.88-1.03);
- *               the two versions alternated in one binary favoured this
- *               one (above), so the difference is the host's
- *   16 threads: 1.04 of mutex (0.95-1.16), 3 of pthread-adaptive; 50 ns
- *               sections 1.23 (0.91-1.30); 10 us sections 1.06 (0.67-1.43),
- *               and 1.01 (0.92-1.31) at 2 threads
- * (those figures, and the 16-CPU ones below, predate the time-slice cap;
- * with it, 3 invocations of 7 paired repetitions, 5 at 16 threads: alone
- * 1.05 and 1.04 of spin-ttas with empty and 50 ns sections, 2 threads 0.96
- * (0.93-0.96) and 0.99 (0.96-0.99), 16 threads 1.14 and 1.24 of mutex).
- * Earlier series here found the two-thread ratio at 0.81 while the host
- * let spin-ttas's pair run at nearly a lone thread's rate; what is left there
- * is the spinner's cadence: its second poll comes 4 pauses after the first,
- * where spin-ttas's comes 8 after; matching spin-ttas gained 6% there but
- * lost up to 20% with 50-200 ns sections and as much think time, where the
- * earlier poll catches the end of the hold (one binary, the two cadences
- * alternated).
+ * On a 2-vCPU KVM guest on an Intel Xeon (family 6 model 167), this version
+ * and the one before it in one binary, two invocations in each order of 7
+ * paired repetitions (5 at 16 threads and more), the range over them:
+ *   1 thread:   0.94-0.97 of spin-ttas (0.91-0.94 of spin-clh, the fastest
+ *               alone); 50 ns sections 0.98-1.01.  Before: 0.72-0.74
+ *   2 threads:  1.01-1.06 of spin-ttas; 50 ns sections 0.96-0.99; 50 ns
+ *               sections and as much think time 0.96, 200 ns 0.99-1.00.
+ *               Before: 0.87-0.89, 0.97-1.00, 0.62-0.64, 1.08-1.13
+ *   16, 32, 64 threads: 1.76-2.07 of mutex; 50 ns sections 1.12-1.50;
+ *               20 us sections 1.04-1.05 at 16 threads, 1.04-1.10 at 2.
+ *               Before: 1.73-1.96, 1.09-1.42, 0.92-0.96 and 1.11-1.12
+ * On a 2-vCPU AMD EPYC guest, earlier versions measured 0.93-1.05 of
+ * spin-ttas alone, 0.86-0.96 at 2 threads and 1.04-1.24 of mutex at 16.
  * On 16 CPUs (a KVM guest on an Intel Xeon, family 6 model 207, no SMT),
- * one invocation, 5 paired repetitions:
+ * one invocation of 5 paired repetitions, an earlier version (before the
+ * time-slice cap, the tags, the read-only spin with a CPU per thread, the
+ * release that reads neither the word nor its line, and the rationed time
+ * stamps) missed both goals from 4 threads up:
  *   1, 2, 4, 8, 16 threads: 0.77 0.90 0.70 0.58 0.43 of spin-ttas; 50 ns
  *     sections 0.92 0.98 0.77 0.84 0.63
- *   against mutex (ratio of medians, same invocations): 0.80 at 16 threads,
- *     0.76 0.69 0.79 at 16, 32, 64 in another; 50 ns sections 0.74 at 16,
- *     0.84 and 0.88 at 32 and 64; 10 us sections 1.19 1.04 1.17 at 2, 16,
- *     64
- * So there it misses both goals from 4 threads up, though by far less than
- * before the two rules above (WAITERS no longer stops a spin, gaps restart
- * the hold's clock): 0.15 and 0.10 of spin-ttas at 8 and 16 threads.  Not
- * yet tested, and the likely costs that mutex's read-only polling does not
- * pay: a spinner past its grace marks holds with a CAS on the owner's line
- * while its polls are close together (no longer once they are far apart, a
- * change made after the figures above) and stamps spin_beat at every poll;
- * a park in FAST mode sends a membarrier to every CPU running the process;
- * and alone the restartable release costs about 4 ns more than spin-ttas's
- * store on that processor (PREFETCHW made no difference there: 0.76 and
- * 0.75 of spin-ttas with and without it, two alternations of same-layout
- * builds; the exchange release ran at 0.61).
+ *   against mutex: 0.69-0.80 at 16, 32, 64 threads; 50 ns sections
+ *     0.74-0.88; 10 us sections 1.04-1.19 at 2, 16, 64
+ * Before the two rules above (WAITERS no longer stops a spin, gaps restart
+ * the hold's clock) it ran at 0.15 and 0.10 of spin-ttas at 8 and 16
+ * threads there.  The changes since remove the costs that mutex's
+ * read-only polling does not pay; this version has not run on that
+ * machine yet.
  */
 #include <errno.h>
 #include <sched.h>
@@ -298,11 +286,14 @@ enum {
 struct sl_adaptive {
 	/* Written by owners, polled by spinners. */
 	alignas(SL_CACHELINE) _Atomic uint32_t word; /* 0: free */
-	_Atomic uint32_t mode;      /* AD_MODE_*: read at every release */
 	_Atomic uint32_t calm;      /* SLOW-mode releases that found no sleeper */
+	_Atomic uint64_t hold_est;  /* EWMA of the hold, clock ticks */
+	/* Read at every release, written rarely: off the word's line, so that
+	 * reading it never waits for a line a spinner has taken (see
+	 * ad_release_fast). */
+	alignas(SL_CACHELINE) _Atomic uint32_t mode; /* AD_MODE_* */
 	_Atomic bool fast_ok;       /* every thread can run the sequence */
 	ptrdiff_t rseq_off;         /* glibc's __rseq_offset (read-only) */
-	_Atomic uint64_t hold_est;  /* EWMA of the hold, clock ticks */
 	/* Read-only after init. */
 	uint64_t park_ticks, long_hold_ticks, spin_min_ticks, spin_cap_ticks;
 	uint64_t spin_cap_dedicated_ticks, sample_max_ticks;
@@ -424,19 +415,18 @@ static void ad_enter_slow(struct sl_adaptive *m)
  * signature glibc registered (RSEQ_SIG, 0x53053053 on x86).  The plain
  * store is a release on x86 (TSO), and the "memory" clobber keeps the
  * compiler from sinking the critical section below it.  true: released.
- * The sequence reads the word's line (the mode) before it writes it; when
- * a thread whose exchange failed has just taken the line, that read brings
- * it back shared and the store must then upgrade it: two transfers where a
- * plain store's one would do.  PREFETCHW asks for the line in exclusive
- * state before the read (a no-op on x86-64 processors without it), so the
- * read and the store hit: 2 threads, empty sections, on the AMD guest,
- * 0.94-0.99 of spin-ttas's rate against 0.89-0.91 without it (three series
- * of 10-12 alternations of two builds identical but for this instruction
- * and a nop of its size, when the sequence also read the word).
+ * The sequence touches the word's line only with its store, which, like
+ * spin-ttas's, goes to the store buffer while the owner runs on: the mode
+ * it reads lives on a line of its own that stays shared, as it is written
+ * only when the mode changes.  Read from the word's line, it made the owner
+ * wait whenever a spinner had just polled the line away (2 threads on the
+ * Intel guest, 50 ns sections and as much think time: 0.78-0.85 of
+ * spin-ttas's rate, 1.00-1.02 with the mode on its own line; PREFETCHW
+ * before the sequence, which helped on the AMD guest when the sequence read
+ * the word, made no difference there either way).
  */
 static inline bool ad_release_fast(struct sl_adaptive *m)
 {
-	__asm__ __volatile__("prefetchw %0" : : "m"(m->word));
 	__asm__ goto(".pushsection __rseq_cs, \"aw\"\n\t"
 		     ".balign 32\n\t"
 		     "3:\n\t"
@@ -662,9 +652,12 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters,
 	if (budget > m->park_ticks)
 		budget = m->park_ticks;
 	start = since = prev = ad_clock();
-	if (!woken)
+	if (!woken) {
 		for (unsigned k = 0; k < pause; k++)
 			sl_cpu_relax();
+		if (dedicated)
+			pause <<= 1; /* spin-ttas's cadence: see the header */
+	}
 	for (;;) {
 		uint32_t s = atomic_load_explicit(&m->word, memory_order_relaxed);
 
