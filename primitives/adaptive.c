@@ -196,8 +196,9 @@
  * Before the two rules above (WAITERS no longer stops a spin, gaps restart
  * the hold's clock) it ran at 0.15 and 0.10 of spin-ttas at 8 and 16
  * threads there.  The changes since remove the costs that mutex's
- * read-only polling does not pay; this version has not run on that
- * machine yet.
+ * read-only polling does not pay (with a CPU per thread, every write by a
+ * spinner; with more threads, the stamps at every poll and holds misread
+ * as long); this version has not run on that machine yet.
  */
 #include <errno.h>
 #include <sched.h>
