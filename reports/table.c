@@ -50,6 +50,9 @@ struct group {
 	struct sl_levels levels;
 	const struct sl_prim *p;     /* for the names of its events */
 	double events[SL_PRIM_EVENTS]; /* per second, medians; NAN: none */
+	double busy;                 /* share of its PUs' time its threads
+				      * ran, median; NAN: unknown */
+	unsigned pus;                /* the PUs its threads were bound to */
 };
 
 struct col {
@@ -246,6 +249,69 @@ static void fill_events(struct group *g, const struct sl_row *rows, size_t n,
 	}
 }
 
+/* Below this share of their PUs' time, a line's threads are said to have
+ * left the PUs idle: sleeping waiters, not a busy machine. */
+#define IDLE_NOTE_BELOW 0.8
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The share of its PUs' time a repetition's threads ran: their CPU time
+ * over the window times the distinct PUs they were bound to.  NAN when a
+ * thread was unbound (its PUs are not known) or CPU time was not
+ * measured. */
+static double busy_share(const struct sl_result *res, unsigned *npus)
+{
+	unsigned n = res->threads, distinct = 0;
+	int *pu;
+
+	if (!(res->cpu_s > 0) || res->window_ns == 0 || n == 0 || !res->thread)
+		return NAN;
+	pu = malloc(n * sizeof(*pu));
+	if (!pu)
+		return NAN;
+	for (unsigned i = 0; i < n; i++) {
+		if (res->thread[i].pu_bound < 0) {
+			free(pu);
+			return NAN;
+		}
+		pu[i] = res->thread[i].pu_bound;
+	}
+	qsort(pu, n, sizeof(*pu), cmp_int);
+	for (unsigned i = 0; i < n; i++)
+		distinct += i == 0 || pu[i] != pu[i - 1];
+	free(pu);
+	*npus = distinct;
+	return res->cpu_s / ((double)res->window_ns / 1e9 * distinct);
+}
+
+/* The median busy share over the ok repetitions that have one. */
+static void fill_busy(struct group *g, const struct sl_row *rows, size_t n,
+		      double *scratch)
+{
+	size_t k = 0;
+
+	g->busy = NAN;
+	for (size_t i = 0; i < n; i++) {
+		unsigned pus = 0;
+		double b;
+
+		if (!same_group(&rows[i], g) || rows[i].res->status != SL_STATUS_OK)
+			continue;
+		b = busy_share(rows[i].res, &pus);
+		if (isnan(b))
+			continue;
+		scratch[k++] = b;
+		g->pus = pus;
+	}
+	if (k)
+		g->busy = sl_stat_median(scratch, k);
+}
+
 static void fill_group(struct group *g, const struct sl_row *rows, size_t n,
 		       const struct sl_counter_set *set, const char *baseline,
 		       double *scratch)
@@ -321,6 +387,7 @@ static void fill_group(struct group *g, const struct sl_row *rows, size_t n,
 	for (unsigned e = 0; set && e < set->n && e < SL_MAX_EVENTS; e++)
 		fill_counter(&g->cell[C_MAIN_ + e], rows, n, g, set, e, scratch);
 	fill_events(g, rows, n, scratch);
+	fill_busy(g, rows, n, scratch);
 }
 
 static int line_width(const struct col *cols, const int *ids, size_t nids)
@@ -386,6 +453,31 @@ static void print_levels(FILE *f, const struct group *groups, size_t ng)
 		fprintf(f, "  the machine changed between repetitions (a VM's host may move its vCPUs):\n"
 			   "  the median mixes the levels; compare runs of one level, or pair\n"
 			   "  repetitions with --baseline\n");
+}
+
+/* Lines whose threads left their PUs idle for much of the window: a lock
+ * whose waiters sleep can gain ops/s that way, as the threads still
+ * running meet less cache-line traffic; say so, or the rate misleads. */
+static void print_idle(FILE *f, const struct group *groups, size_t ng)
+{
+	bool any = false;
+
+	for (size_t j = 0; j < ng; j++) {
+		const struct group *g = &groups[j];
+
+		if (g->failed || !(g->busy < IDLE_NOTE_BELOW))
+			continue;
+		if (!any)
+			fprintf(f, "\nidle PUs: CPU time of the threads over the window and the PUs they were\n"
+				   "bound to, medians over repetitions\n");
+		any = true;
+		fprintf(f, "  %s at %u threads: %u PU%s, %.0f%% busy\n", g->prim,
+			g->threads, g->pus, g->pus == 1 ? "" : "s", 100.0 * g->busy);
+	}
+	if (any)
+		fprintf(f, "  waiters that sleep leave their PU idle (or to other programs); the\n"
+			   "  threads still running meet less cache-line traffic, so ops/s can rise\n"
+			   "  as more threads sleep (cpu_s in the CSV)\n");
 }
 
 /* What the primitives counted themselves (sleeps, wake-ups, yields), for
@@ -544,6 +636,7 @@ void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
 	if (nev)
 		fprintf(f, "n/s: not supported on this machine\n");
 	print_events(f, groups, ng);
+	print_idle(f, groups, ng);
 	print_levels(f, groups, ng);
 out:
 	free(groups);

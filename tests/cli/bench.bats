@@ -186,6 +186,16 @@ EOF
 	csv_each "$R" 'r["prim_events"] == "sleeps=0;wakes=0" if r["primitive"] == "mutex" and r["threads"] == "1" else True'
 }
 
+@test "a lock whose waiters sleep in the kernel is listed under idle PUs with its busy share" {
+	# mutex-pi hands the lock to a sleeping waiter: mostly one thread runs.
+	# (Which lines stay off the list is the unit test's: here other
+	# programs may take the PUs.)
+	run --separate-stderr "$SYNCLAB" bench mutex-pi --threads 4 --duration 100ms --warmup 20ms --counters none
+	expect_status 0
+	grep -Eq '^idle PUs: ' <<<"$output" || { show_run; flunk "no idle PUs note"; }
+	grep -Eq '^  mutex-pi at 4 threads: [0-9]+ PUs?, [0-9]+% busy$' <<<"$output" || { show_run; flunk "mutex-pi not listed"; }
+}
+
 @test "16 mutex threads on this machine finish promptly and are reported oversubscribed" {
 	local t0 t1 pus
 	pus=$(nproc)

@@ -574,6 +574,43 @@ static void test_table_prim_events(void **state)
 	free(out);
 }
 
+/* A line whose threads ran for under 80% of their PUs' time gets a note
+ * with its PUs and busy share (the median over repetitions); a line that
+ * kept them busy, or one with an unbound thread (its PUs unknown), gets
+ * none. */
+static void test_table_idle_pus(void **state)
+{
+	static const double cpu[3] = { 1.2, 1.5, 2.1 }; /* 1.5 s windows */
+	struct fixture f[9];
+	struct sl_row rows[9];
+	char *out;
+
+	(void)state;
+	for (unsigned k = 0; k < 3; k++) {
+		fixture_init(&f[k], "pthread-rwlock", 2, k + 1, 1e6);
+		f[k].thr[1].pu_bound = 1;
+		f[k].res.cpu_s = cpu[k];
+		fixture_init(&f[3 + k], "rwlock", 2, k + 1, 1e6);
+		f[3 + k].thr[1].pu_bound = 1;
+		f[3 + k].res.cpu_s = 2.95;
+		fixture_init(&f[6 + k], "mutex", 2, k + 1, 1e6);
+		f[6 + k].res.cpu_s = 0.3; /* thread 1 unbound */
+	}
+	for (size_t i = 0; i < 9; i++)
+		rows[i] = f[i].row;
+	out = table_text(rows, 9, NULL, NULL);
+	assert_non_null(strstr(out, "\nidle PUs: "));
+	assert_non_null(strstr(out, "  pthread-rwlock at 2 threads: 2 PUs, 50% busy\n"));
+	assert_null(strstr(out, "rwlock at 2 threads: 2 PUs, 98%"));
+	assert_null(strstr(out, "mutex at 2 threads: "));
+	free(out);
+
+	/* Busy lines only: no such section. */
+	out = table_text(rows + 3, 3, NULL, NULL);
+	assert_null(strstr(out, "idle PUs"));
+	free(out);
+}
+
 /* Two primitives at 1, 2 and 4 threads, two repetitions each, and a
  * failed point that must not be plotted. */
 struct plot_rows {
@@ -775,6 +812,7 @@ int main(void)
 		cmocka_unit_test(test_table_baseline),
 		cmocka_unit_test(test_table_two_levels),
 		cmocka_unit_test(test_table_prim_events),
+		cmocka_unit_test(test_table_idle_pus),
 		cmocka_unit_test(test_row_prim_events),
 		cmocka_unit_test(test_plot),
 		cmocka_unit_test(test_plot_no_gnuplot),
