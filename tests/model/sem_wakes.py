@@ -10,7 +10,9 @@ with no step left in which some thread has not finished (it sleeps in the
 kernel while a permit is free); the word must also end clean.
 
 The steps, by the function they stand for:
-  fsem_wait          load; CAS count-1 if a permit shows, else register
+  fsem_wait          load (or expect the word the thread's last post left:
+                     a CAS against a stale value fails alike); CAS
+                     count-1 if a permit shows, else register
                      (the spin before registering only reads: left out)
   fsem_wait_registered
                      count > 0: CAS taking the permit, leaving the waiters
