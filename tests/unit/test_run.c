@@ -409,7 +409,10 @@ static const struct sl_prim counting_prim = {
 /* The primitive's own counts cover the window: with a warm-up as long as
  * the window, counts since the start would be about twice the window's
  * ops.  Each thread samples at the edges it sees and the main thread reads
- * ops at its own, so the two differ by the few ops in between. */
+ * ops at its own, so the two differ by the ops in between: a few, or, when
+ * the main thread loses its PU between the two (three workers on two PUs,
+ * slowed by ThreadSanitizer, beside other tests), a time slice's worth --
+ * hence the bounds, which still tell the window from twice it. */
 static void test_prim_events_cover_the_window(void **state)
 {
 	struct sl_point pt = point("mutex", 3);
@@ -425,7 +428,7 @@ static void test_prim_events_cover_the_window(void **state)
 	assert_int_equal(sl_run_point(&pt, &res, &err), 0);
 	assert_int_equal(res.status, SL_STATUS_OK);
 	ratio = (double)res.prim_events[0] / (double)res.ops;
-	if (ratio < 0.8 || ratio > 1.2)
+	if (ratio < 0.67 || ratio > 1.5)
 		fail_msg("%" PRIu64 " locks counted in a window of %" PRIu64 " ops",
 			 res.prim_events[0], res.ops);
 	assert_int_equal(res.prim_events[1], 0);
