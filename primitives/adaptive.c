@@ -138,7 +138,8 @@
  * does not read the word back: on a 2-vCPU Intel guest (family 6 model
  * 167) that load, right after the exchange that took the lock, held a lone
  * thread up 3.5 ns a hold (0.73 of spin-ttas's rate with it, 0.97
- * without), where a load of the mode, on the same line, cost nothing.  Any
+ * without), where a load of the mode, then on the same line, cost nothing
+ * alone (the mode has a line of its own now: see ad_release_fast).  Any
  * other WAITERS bit was set during the hold by a thread about to sleep.
  * That thread, after setting it, reads the mode; unless it is SLOW it moves
  * the lock to SLOW through SWITCHING and calls membarrier(2) with
@@ -159,9 +160,9 @@
  *
  * Ordering: every acquisition is an acquire RMW and pairs with the release
  * (x86's plain store is a release under TSO; the exchange is release).
- * Marks order nothing (relaxed); the WAITERS CAS and the
- * mode's load after it are seq_cst, so the load cannot be satisfied before
- * the bit is visible.  `hold_est` is written only by owners (relaxed: the
+ * Marks order nothing (relaxed); the WAITERS CAS and the mode's load after
+ * it are seq_cst, so the load cannot be satisfied before the bit is
+ * visible.  `hold_est` is written only by owners (relaxed: the
  * lock orders successive owners) and read by spinners as a hint (relaxed: a
  * stale value only changes how long someone spins); the spinner count,
  * spin_beat and the calm count are relaxed hints too.  Lost wake-ups are
