@@ -182,7 +182,9 @@
  *               Before: 0.87-0.89, 0.97-1.00, 0.62-0.64, 1.08-1.13
  *   16, 32, 64 threads: 1.76-2.07 of mutex; 50 ns sections 1.12-1.50;
  *               20 us sections 1.04-1.05 at 16 threads, 1.04-1.10 at 2.
- *               Before: 1.73-1.96, 1.09-1.42, 0.92-0.96 and 1.11-1.12
+ *               Before: 1.73-1.96, 1.09-1.42, 0.92-0.96 and 1.11-1.12.
+ *               Against mutex since its spin-ttas cadence (two more
+ *               invocations): 1.40-1.74, 1.17-1.51, 1.04 and 1.09
  * On a 2-vCPU AMD EPYC guest, earlier versions measured 0.93-1.05 of
  * spin-ttas alone, 0.86-0.96 at 2 threads and 1.04-1.24 of mutex at 16.
  * On 16 CPUs (a KVM guest on an Intel Xeon, family 6 model 207, no SMT),
