@@ -606,13 +606,21 @@ static void test_barrier_runs(void **state)
 			struct sl_result res;
 			char what[32];
 
+			/* A spin barrier completes a phase only while every one
+			 * of its threads runs: on a loaded 2-CPU machine (a
+			 * sanitizer build beside other tests) a 60 ms window
+			 * may see none even with a PU per thread.  Such a
+			 * window is run again, up to three times in all. */
 			run(&pt, &res);
+			for (int again = 0; again < 2 && !(p->flags & SL_PRIM_SLEEPS) &&
+					    res.status == SL_STATUS_OK && res.ops == 0;
+			     again++) {
+				sl_result_release(&res);
+				run(&pt, &res);
+			}
 			snprintf(what, sizeof(what), "%u threads", threads[k]);
-			/* A spin barrier with more threads than PUs completes a
-			 * phase only when the scheduler happens to run every
-			 * thread at once: on a loaded 2-CPU machine (a sanitizer
-			 * build beside other tests) a 60 ms window may see none.
-			 * It must still end cleanly, every thread in step. */
+			/* Oversubscribed, every window may see none: it must
+			 * still end cleanly, every thread in step. */
 			if (res.oversubscribed && !(p->flags & SL_PRIM_SLEEPS) &&
 			    res.status == SL_STATUS_OK && res.ops == 0)
 				print_message("%s, %s: no phase in the window (oversubscribed spin barrier)\n",
