@@ -18,10 +18,10 @@
  * 0.74-0.82 of this cadence's rate with empty sections at 2 to 64 threads
  * on a 2-vCPU Intel guest, one binary, both orders, and within a few
  * percent of it with 50 and 200 ns sections, think time or 20 us
- * sections.)  When a read finds the lock
- * free it tries a CAS, and a lost race sends it back to polling, not to
- * sleep.  After about 7000 pauses in all (14 reads) it marks the lock 2 with
- * an exchange and sleeps on the futex until the word changes.  That budget
+ * sections.)  When a read finds the lock free it tries a CAS, and a lost
+ * race sends it back to polling, not to sleep.  After about 7000 pauses in
+ * all (14 reads) it marks the lock 2 with an exchange and sleeps on the
+ * futex until the word changes.  That budget
  * is far beyond what a sleep and a wake-up cost, and pays all the same: a
  * spinner that sleeps makes each later unlock a FUTEX_WAKE.  On 16 CPUs, 16
  * threads, empty sections, against pthread-mutex: the earlier version

@@ -250,7 +250,8 @@ static void fill_events(struct group *g, const struct sl_row *rows, size_t n,
 }
 
 /* Below this share of their PUs' time, a line's threads are said to have
- * left the PUs idle: sleeping waiters, not a busy machine. */
+ * left the PUs idle: their waiters slept (or other programs took the PUs);
+ * a spinning or running thread keeps its PU busy. */
 #define IDLE_NOTE_BELOW 0.8
 
 static int cmp_int(const void *a, const void *b)
