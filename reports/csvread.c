@@ -157,8 +157,23 @@ int sl_csv_load(struct sl_csvdata *d, const char *path, struct sl_err *err)
 	if (!f)
 		return sl_err_set(err, -errno, "cannot open '%s': %s", path, strerror(errno));
 	text = read_all(f, &len);
+	/* A directory opens for reading on Linux and then fails every read:
+	 * say so, rather than call it empty. */
+	if (text && ferror(f)) {
+		if (errno == EISDIR)
+			rc = sl_err_set(err, -EISDIR,
+					"'%s' is a directory (accepted: a CSV file, or - for standard input)",
+					path);
+		else
+			rc = sl_err_set(err, -EIO, "cannot read '%s': %s", path,
+					strerror(errno));
+		free(text);
+		text = NULL;
+	}
 	if (f != stdin)
 		fclose(f);
+	if (rc)
+		return rc;
 	if (!text)
 		return sl_err_set(err, -ENOMEM, "out of memory reading '%s'", path);
 

@@ -311,6 +311,12 @@ EOF
 	expect_status 2
 	expect_one_stderr_line
 	expect_stderr_has "$T/absent.csv"
+	# A directory (it opens, and every read fails).
+	mkdir "$T/adir"
+	run --separate-stderr "$SYNCLAB" compare "$T/base.csv" "$T/adir"
+	expect_status 2
+	expect_one_stderr_line
+	expect_stderr_has "'$T/adir' is a directory"
 	# Malformed: an unterminated quote, a row of the wrong width.
 	printf 'primitive,threads,status,ops_per_sec\nmutex,1,ok,"12\n' >"$T/quote.csv"
 	run --separate-stderr "$SYNCLAB" compare "$T/base.csv" "$T/quote.csv"

@@ -241,6 +241,8 @@ refuses() {
 	refuses "unterminated" -- "$T/broken.csv"
 	: >"$T/empty.csv"
 	refuses "empty" -- "$T/empty.csv"
+	mkdir "$T/adir"
+	refuses "'$T/adir' is a directory" "a CSV file" -- "$T/adir"
 	refuses "'gif'" "png, svg, pdf" -- "$R" --format gif
 	refuses "which results" --
 	refuses "one results CSV" -- "$R" "$R"
