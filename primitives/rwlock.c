@@ -136,7 +136,10 @@
 
 /* Reads of the state before a waiter sleeps, with the pause between reads
  * doubling up to RW_SPIN_PAUSE_MAX: about 1500 pauses in all, enough to
- * outlast a short section or a writer's hand-over. */
+ * outlast a short section or a writer's hand-over.  It pays with more
+ * threads than CPUs too: sleeping at once instead ran at 0.46-0.77 of this
+ * with 200 ns sections at 4 and 16 threads on a 2-vCPU KVM guest (90% and
+ * 99% reads), and gained nothing sure with empty ones (0.94-1.31). */
 #define RW_SPIN_READS 100
 #define RW_SPIN_PAUSE_MAX 16
 
