@@ -336,15 +336,31 @@ static int sample_timeline(struct sl_run *run, struct sl_result *res,
 	return res->timeline_n == k_max;
 }
 
-/* Wait up to timeout_ns for every started thread's done flag, waking
- * sleepers through the shape as it goes.  Returns the number still running. */
+/* A drain that keeps moving may take this many stall timeouts in all: with
+ * hundreds of threads on a few PUs, a lock that hands over to one chosen
+ * waiter lets about one thread leave per scheduling round. */
+#define SL_DRAIN_TIMEOUTS 4
+
+/* How the threads left after the stop signal. */
+struct drain {
+	unsigned left;      /* threads that finished while we waited */
+	uint64_t waited_ns; /* how long we waited */
+	bool moving;        /* one finished within the last stall timeout */
+};
+
+/* Wait for every started thread's done flag, waking sleepers through the
+ * shape as it goes: until none runs, until timeout_ns passes without one
+ * finishing, or SL_DRAIN_TIMEOUTS times that in all.  Returns the number
+ * still running. */
 static unsigned wait_done(struct sl_run *run, struct thread_state *ts,
-			  unsigned n, uint64_t timeout_ns)
+			  unsigned n, uint64_t timeout_ns, struct drain *d)
 {
-	uint64_t start = sl_now_ns();
+	uint64_t start = sl_now_ns(), moved = start;
+	unsigned first = UINT_MAX, last = UINT_MAX;
 
 	for (;;) {
 		unsigned running = 0;
+		uint64_t now;
 
 		if (run->shape->wake_all && run->shape_data)
 			run->shape->wake_all(run);
@@ -353,28 +369,80 @@ static unsigned wait_done(struct sl_run *run, struct thread_state *ts,
 			if (ts[i].started &&
 			    !atomic_load_explicit(&ts[i].done, memory_order_acquire))
 				running++;
-		if (running == 0 || sl_now_ns() - start >= timeout_ns)
+		now = sl_now_ns();
+		if (first == UINT_MAX)
+			first = last = running;
+		if (running < last) {
+			last = running;
+			moved = now;
+		}
+		d->left = first - running;
+		d->waited_ns = now - start;
+		d->moving = now - moved < timeout_ns && d->left > 0;
+		if (running == 0 || now - moved >= timeout_ns ||
+		    now - start >= SL_DRAIN_TIMEOUTS * timeout_ns)
 			return running;
 		sl_sleep_ns(SL_NS_PER_MS, NULL);
 	}
 }
 
-static void describe_stuck(struct sl_result *res, struct thread_state *ts,
-			   unsigned n, unsigned stuck, const struct sl_point *pt)
+/* A measured duration to two or three figures: "20.0s", "217ms". */
+static void format_span(uint64_t ns, char *buf, size_t n)
 {
-	char list[256] = "";
-	size_t used = 0;
-	char limit[32];
+	if (ns >= SL_NS_PER_SEC)
+		snprintf(buf, n, "%.1fs", (double)ns / SL_NS_PER_SEC);
+	else if (ns >= SL_NS_PER_MS)
+		snprintf(buf, n, "%.0fms", (double)ns / SL_NS_PER_MS);
+	else
+		snprintf(buf, n, "%.0fus", (double)ns / 1000.0);
+}
 
-	for (unsigned i = 0; i < n && used + 16 < sizeof(list); i++)
-		if (ts[i].started &&
-		    !atomic_load_explicit(&ts[i].done, memory_order_acquire))
+/* The first few stuck threads by index and how many more, and the likely
+ * cause: nothing leaving is a deadlock or livelock; threads still leaving,
+ * slowly, are hand-overs that wait for each next thread to be scheduled when
+ * they outnumber their PUs (a FIFO spinlock with hundreds of threads on two
+ * PUs), else operations that long. */
+static void describe_stuck(struct sl_result *res, struct thread_state *ts,
+			   unsigned n, unsigned stuck, const struct sl_point *pt,
+			   const struct drain *d)
+{
+	enum { LISTED = 12 };
+	char list[128] = "";
+	size_t used = 0;
+	unsigned still = 0;
+	char limit[32], waited[32], each[32];
+
+	for (unsigned i = 0; i < n; i++) {
+		if (!ts[i].started ||
+		    atomic_load_explicit(&ts[i].done, memory_order_acquire))
+			continue;
+		if (still++ < LISTED)
 			used += (size_t)snprintf(list + used, sizeof(list) - used,
 						 "%s%u", used ? "," : "", i);
+	}
+	if (still < stuck) /* some finished since they were counted */
+		still = stuck;
+	if (still > LISTED)
+		snprintf(list + used, sizeof(list) - used, " and %u more",
+			 still - LISTED);
 	sl_format_duration(pt->stall_timeout_ns, limit, sizeof(limit));
+	format_span(d->waited_ns, waited, sizeof(waited));
+	if (d->moving) {
+		format_span(d->waited_ns / d->left, each, sizeof(each));
+		snprintf(res->message, sizeof(res->message),
+			 "'%s' too slow to stop: %u of %u threads (%s) still inside an operation %s after the stop signal, while %u left, one every %s (%s)",
+			 pt->prim->name, still, n, list, waited, d->left, each,
+			 res->oversubscribed
+				 ? "hand-overs waiting for each next thread to be scheduled, as they outnumber their PUs: fewer threads will finish"
+				 : "operations that long: a longer --stall-timeout");
+		return;
+	}
 	snprintf(res->message, sizeof(res->message),
-		 "'%s' made no progress: %u of %u threads (%s) still inside an operation %s after the stop signal (deadlock or livelock)",
-		 pt->prim->name, stuck, n, list, limit);
+		 "'%s' made no progress: %u of %u threads (%s) still inside an operation %s after the stop signal, none leaving in the last %s (%s)",
+		 pt->prim->name, still, n, list, waited, limit,
+		 res->oversubscribed
+			 ? "deadlock, livelock, or hand-overs waiting for descheduled threads, as they outnumber their PUs: fewer threads tell"
+			 : "deadlock or livelock");
 }
 
 void sl_result_release(struct sl_result *res)
@@ -543,6 +611,7 @@ static bool stop_and_join(struct sl_run *run, struct thread_state *ts,
 {
 	const struct sl_point *pt = run->pt;
 	const unsigned n = pt->threads;
+	struct drain drain;
 	unsigned stuck;
 
 	if (sl_phase(run) == SL_PHASE_INIT || sl_phase(run) == SL_PHASE_WARMUP) {
@@ -550,10 +619,14 @@ static bool stop_and_join(struct sl_run *run, struct thread_state *ts,
 		advance_phase(run, SL_PHASE_WARMUP, SL_PHASE_STOP);
 		sl_futex_wake(&run->phase, INT_MAX);
 	}
-	stuck = wait_done(run, ts, n, pt->stall_timeout_ns);
+	stuck = wait_done(run, ts, n, pt->stall_timeout_ns, &drain);
 	if (stuck) {
 		res->status = SL_STATUS_STUCK;
-		describe_stuck(res, ts, n, stuck, pt);
+		describe_stuck(res, ts, n, stuck, pt, &drain);
+		/* Left behind: whichever finish later free their own stacks. */
+		for (unsigned i = 0; i < n; i++)
+			if (ts[i].started)
+				pthread_detach(ts[i].thread);
 		return false;
 	}
 	for (unsigned i = 0; i < n; i++)

@@ -306,6 +306,73 @@ static void test_deadlock_is_reported_not_hung(void **state)
 	sl_result_release(&res);
 }
 
+/* A lock held 40 ms a time: after the stop its waiters leave one by one,
+ * slower than the stall timeout allows but never stopping. */
+static void slow_lock(void *obj, void *tctx)
+{
+	_Atomic uint32_t *taken = obj;
+
+	(void)tctx;
+	while (atomic_exchange_explicit(taken, 1, memory_order_acquire))
+		sl_sleep_ns(SL_NS_PER_MS, NULL);
+	sl_sleep_ns(40 * SL_NS_PER_MS, NULL);
+}
+static void slow_unlock(void *obj, void *tctx)
+{
+	(void)tctx;
+	atomic_store_explicit((_Atomic uint32_t *)obj, 0, memory_order_release);
+}
+static const struct sl_prim slow_prim = {
+	.name = "test-slow", .family = "test", .kind = SL_KIND_LOCK,
+	.summary = "holds 40 ms", .obj_size = sizeof(uint32_t),
+	.lock = { .lock = slow_lock, .unlock = slow_unlock },
+};
+
+/* Threads that keep leaving, too slowly, are told from a deadlock: the
+ * drain is waited for up to four stall timeouts and named with its pace. */
+static void test_slow_drain_is_not_called_a_deadlock(void **state)
+{
+	struct sl_point pt = point("mutex", 16);
+	struct sl_result res;
+	struct sl_err err;
+	uint64_t t0;
+
+	(void)state;
+	pt.prim = &slow_prim;
+	pt.stall_timeout_ns = 100 * SL_NS_PER_MS;
+	t0 = sl_now_ns();
+	assert_int_equal(sl_run_point(&pt, &res, &err), 0);
+	assert_int_equal(res.status, SL_STATUS_STUCK);
+	assert_non_null(strstr(res.message, "'test-slow' too slow to stop"));
+	assert_non_null(strstr(res.message, " left, one every "));
+	assert_null(strstr(res.message, "made no progress"));
+	/* Four stall timeouts at most, plus the window. */
+	assert_true(sl_now_ns() - t0 < 2 * SL_NS_PER_SEC);
+	sl_result_release(&res);
+}
+
+/* Thousands of stuck threads make one readable line: a dozen named, the rest
+ * counted; the oversubscribed cause is named exactly when it applies. */
+static void test_stuck_threads_listed_briefly(void **state)
+{
+	struct sl_point pt = point("mutex", 20);
+	struct sl_result res;
+	struct sl_err err;
+	char expect[64];
+
+	(void)state;
+	pt.prim = &deadlock_prim;
+	pt.stall_timeout_ns = 200 * SL_NS_PER_MS;
+	assert_int_equal(sl_run_point(&pt, &res, &err), 0);
+	assert_int_equal(res.status, SL_STATUS_STUCK);
+	snprintf(expect, sizeof(expect), "of 20 threads (0,1,2,3,4,5,6,7,8,9,10,11 and %u more)", 8u);
+	assert_non_null(strstr(res.message, expect));
+	assert_true((strstr(res.message, "outnumber their PUs") != NULL) ==
+		    res.oversubscribed);
+	assert_true(strlen(res.message) < 400);
+	sl_result_release(&res);
+}
+
 static void test_interrupt(void **state)
 {
 	struct sl_point pt = point("mutex", 2);
@@ -480,6 +547,8 @@ int main(void)
 		cmocka_unit_test(test_prim_events_cover_the_window),
 		/* Last: it leaves threads asleep forever. */
 		cmocka_unit_test(test_deadlock_is_reported_not_hung),
+		cmocka_unit_test(test_stuck_threads_listed_briefly),
+		cmocka_unit_test(test_slow_drain_is_not_called_a_deadlock),
 	};
 
 	return cmocka_run_group_tests_name("runner", tests, setup_pins, teardown);
