@@ -18,9 +18,9 @@
  *   bit  2      WSLEEP   a writer may be asleep on the wake word
  *   bit  3      DSLEEP   rwlock-percpu: a writer may be asleep on the drain
  *                        word, waiting for the readers inside to leave
- *   bits 4..15  writers waiting (counted from their first failed attempt
+ *   bits 4..16  writers waiting (counted from their first failed attempt
  *               until they take the lock)
- *   bits 16..31 readers inside (plus, briefly, readers backing out); always
+ *   bits 17..31 readers inside (plus, briefly, readers backing out); always
  *               0 in rwlock-percpu
  *
  * read_lock is one fetch_add of a reader: it enters when the old state shows
@@ -125,10 +125,10 @@
 #define RW_WSLEEP 0x4u
 #define RW_DSLEEP 0x8u
 #define RW_WWAIT 0x10u          /* one waiting writer */
-#define RW_WWAIT_MASK 0xfff0u
-#define RW_READER 0x10000u      /* one reader */
-#define RW_READER_MASK 0xffff0000u
-#define RW_MAX_THREADS 4095u    /* the waiting-writer field's capacity */
+#define RW_WWAIT_MASK 0x1fff0u
+#define RW_READER 0x20000u      /* one reader */
+#define RW_READER_MASK 0xfffe0000u
+#define RW_MAX_THREADS 8191u    /* the waiting-writer field's capacity */
 
 /* rwlock-percpu: one reader slot per CPU up to this many; CPUs beyond it
  * share (CPU number modulo the slots). */
@@ -460,7 +460,7 @@ static int rw_check(void *obj, struct sl_err *err)
 	if (s)
 		return sl_err_set(err, -EPROTO,
 				  "rwlock state is 0x%08x after every thread stopped (%u readers inside, writer %s, %u writers waiting, sleep bits %u%u; expected 0)",
-				  s, s >> 16, s & RW_WRITER ? "inside" : "out",
+				  s, s / RW_READER, s & RW_WRITER ? "inside" : "out",
 				  (s & RW_WWAIT_MASK) / RW_WWAIT,
 				  !!(s & RW_RSLEEP), !!(s & RW_WSLEEP));
 	return 0;
