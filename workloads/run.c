@@ -597,7 +597,7 @@ static int init_instances(struct sl_run *run, unsigned *inited,
 
 		if (prim->init &&
 		    (rc = prim->init(sl_run_obj(run, *inited), &conf, err)) < 0)
-			return sl_err_wrap(err, rc, "%s", prim->name);
+			return sl_err_wrap(err, rc, "set-up");
 	}
 	return 0;
 }
