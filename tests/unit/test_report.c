@@ -611,6 +611,39 @@ static void test_table_idle_pus(void **state)
 	free(out);
 }
 
+/* A window that ran over 1.5 times the one asked for is named, with the
+ * longest; one within it, and a failed repetition's, are not. */
+static void test_table_long_windows(void **state)
+{
+	struct fixture f[5];
+	struct sl_row rows[5];
+	char *out;
+
+	(void)state;
+	fixture_init(&f[0], "null", 2, 1, 1e6);
+	f[0].res.window_ns = 2000000000ull; /* 1.33 times: within */
+	fixture_init(&f[1], "null", 2, 2, 1e6);
+	f[1].res.window_ns = 4000000000ull;
+	fixture_init(&f[2], "null", 2, 3, 1e6);
+	f[2].res.window_ns = 3000000000ull;
+	fixture_init(&f[3], "mutex", 2, 1, 1e6);
+	f[3].res.window_ns = 2200000000ull; /* 1.47 times: within */
+	fixture_init(&f[4], "mutex", 2, 2, 1e6);
+	f[4].res.window_ns = 9000000000ull;
+	fixture_fail(&f[4]);
+	for (size_t i = 0; i < 5; i++)
+		rows[i] = f[i].row;
+	out = table_text(rows, 5, NULL, NULL);
+	assert_non_null(strstr(out, "\nlong windows: "));
+	assert_non_null(strstr(out, "\n  null at 2 threads: 4 s for 1.5 s\n"));
+	assert_null(strstr(out, "\n  mutex at 2 threads:"));
+	free(out);
+
+	out = table_text(rows, 1, NULL, NULL);
+	assert_null(strstr(out, "long windows"));
+	free(out);
+}
+
 /* Two primitives at 1, 2 and 4 threads, two repetitions each, and a
  * failed point that must not be plotted. */
 struct plot_rows {
@@ -813,6 +846,7 @@ int main(void)
 		cmocka_unit_test(test_table_two_levels),
 		cmocka_unit_test(test_table_prim_events),
 		cmocka_unit_test(test_table_idle_pus),
+		cmocka_unit_test(test_table_long_windows),
 		cmocka_unit_test(test_row_prim_events),
 		cmocka_unit_test(test_plot),
 		cmocka_unit_test(test_plot_no_gnuplot),
