@@ -399,9 +399,9 @@ static void format_span(uint64_t ns, char *buf, size_t n)
 
 /* The first few stuck threads by index and how many more, and the likely
  * cause: nothing leaving is a deadlock or livelock; threads still leaving,
- * slowly, are hand-overs that wait for each next thread to be scheduled when
- * they outnumber their PUs (a FIFO spinlock with hundreds of threads on two
- * PUs), else operations that long. */
+ * slowly, wait for descheduled threads when they outnumber their PUs (a FIFO
+ * spinlock's next owner, a spin barrier's last arrival), else operations
+ * take that long. */
 static void describe_stuck(struct sl_result *res, struct thread_state *ts,
 			   unsigned n, unsigned stuck, const struct sl_point *pt,
 			   const struct drain *d)
@@ -433,7 +433,7 @@ static void describe_stuck(struct sl_result *res, struct thread_state *ts,
 			 "'%s' too slow to stop: %u of %u threads (%s) still inside an operation %s after the stop signal, while %u left, one every %s (%s)",
 			 pt->prim->name, still, n, list, waited, d->left, each,
 			 res->oversubscribed
-				 ? "hand-overs waiting for each next thread to be scheduled, as they outnumber their PUs: fewer threads will finish"
+				 ? "each waiting for descheduled threads to run, as they outnumber their PUs: fewer threads will finish"
 				 : "operations that long: a longer --stall-timeout");
 		return;
 	}
@@ -441,7 +441,7 @@ static void describe_stuck(struct sl_result *res, struct thread_state *ts,
 		 "'%s' made no progress: %u of %u threads (%s) still inside an operation %s after the stop signal, none leaving in the last %s (%s)",
 		 pt->prim->name, still, n, list, waited, limit,
 		 res->oversubscribed
-			 ? "deadlock, livelock, or hand-overs waiting for descheduled threads, as they outnumber their PUs: fewer threads tell"
+			 ? "deadlock, livelock, or waits on descheduled threads, as they outnumber their PUs: fewer threads tell"
 			 : "deadlock or livelock");
 }
 
