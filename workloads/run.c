@@ -434,7 +434,7 @@ static void describe_stuck(struct sl_result *res, struct thread_state *ts,
 			 pt->prim->name, still, n, list, waited, d->left, each,
 			 res->oversubscribed
 				 ? "each waiting for descheduled threads to run, as they outnumber their PUs: fewer threads will finish"
-				 : "operations that long: a longer --stall-timeout");
+				 : "operations take that long: raise --stall-timeout");
 		return;
 	}
 	snprintf(res->message, sizeof(res->message),
