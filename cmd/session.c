@@ -77,6 +77,9 @@ int sl_make_parent_dirs(const char *path, struct sl_err *err)
 
 /* Place nt threads (the check every thread count must pass) and say where
  * they go: "2 threads on PUs 1,1 (oversubscribed: 1 usable PU)". */
+/* Threads whose PU a placement line names one by one. */
+#define PLACEMENT_LISTED 16
+
 static int describe_placement(const struct sl_topo *topo,
 			      const struct sl_pin_spec *pin, unsigned nt,
 			      char *buf, size_t len, struct sl_err *err)
@@ -100,14 +103,16 @@ static int describe_placement(const struct sl_topo *topo,
 		free(pus);
 		return 0;
 	}
+	/* The first threads' PUs show the order; the set they share, always
+	 * shown, says the rest (4096 threads would not fit a line). */
 	used = (size_t)snprintf(buf, len, "%u thread(s), --pin %s: PUs ", nt, pin->text);
-	for (unsigned i = 0; i < nt && used + 8 < len; i++)
+	for (unsigned i = 0; i < nt && i < PLACEMENT_LISTED; i++)
 		used += (size_t)snprintf(buf + used, len - used, "%s%d", i ? "," : "", pus[i]);
-	if (used + 8 >= len)
-		snprintf(buf + len - 5, 5, "...");
+	if (nt > PLACEMENT_LISTED)
+		snprintf(buf + used, len - used, ",... (%u more)", nt - PLACEMENT_LISTED);
 	sl_cpulist_format(pus, nt, set, sizeof(set));
 	free(pus);
-	if (over && strlen(buf) + strlen(set) + 40 < len)
+	if (over)
 		snprintf(buf + strlen(buf), len - strlen(buf),
 			 " (oversubscribed: the threads share PUs %s)", set);
 	return 0;

@@ -29,7 +29,7 @@ struct sl_session {
 	double call_ns;                 /* the null pair through the descriptor */
 	struct sl_plan_ctx ctx;
 	/* "N thread(s), --pin P: PUs ..." by --threads entry. */
-	char placement[SL_LIST_MAX][160];
+	char placement[SL_LIST_MAX][256];
 	unsigned nplacement;
 };
 
