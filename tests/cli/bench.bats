@@ -211,6 +211,21 @@ EOF
 	csv_each "$T/o.csv" 'num(r["ops_per_sec"]) > 0 and int(r["min_thread_ops"]) >= 0'
 }
 
+@test "the placement line names 16 threads' PUs, counts the rest and keeps the PUs they share" {
+	local pus line named
+	pus=$(nproc)
+	run --separate-stderr "$SYNCLAB" bench null --threads 40 --duration 20ms --warmup 5ms --counters none
+	expect_status 0
+	line=$(grep '^placement: ' <<<"$stderr")
+	[[ "$line" == "placement: 40 thread(s), --pin compact: PUs "*",... (24 more)"* ]] || flunk "placement line: $line"
+	named=${line#*PUs }
+	named=${named%%,...*}
+	[ "$(tr , '\n' <<<"$named" | wc -l)" -eq 16 ] || flunk "not 16 PUs named: $line"
+	if [ "$pus" -lt 40 ]; then
+		[[ "$line" == *"(oversubscribed: the threads share PUs "*")" ]] || flunk "placement line: $line"
+	fi
+}
+
 @test "--plot writes throughput.png, its gnuplot script and its data" {
 	command -v gnuplot >/dev/null || skip "gnuplot is not installed"
 	run --separate-stderr "$SYNCLAB" bench mutex --threads 16 --duration 300ms --warmup 50ms --plot "$T/plot"
