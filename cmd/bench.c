@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,11 +45,18 @@ static void print_progress(FILE *f, const struct sl_point *pt,
 {
 	fprintf(f, "  %-16s threads %-4u rep %u/%u  ", pt->prim->name, pt->threads,
 		pt->rep, reps);
-	if (res->status == SL_STATUS_OK)
-		fprintf(f, "%14.0f ops/s  %10.1f ns/op  fairness %.3f%s\n",
-			res->ops_per_sec, res->ns_per_op, res->fairness,
+	if (res->status == SL_STATUS_OK) {
+		/* Without an operation in the window both are undefined. */
+		char nsop[24] = "-", fair[16] = "-";
+
+		if (isfinite(res->ns_per_op))
+			snprintf(nsop, sizeof(nsop), "%.1f", res->ns_per_op);
+		if (isfinite(res->fairness))
+			snprintf(fair, sizeof(fair), "%.3f", res->fairness);
+		fprintf(f, "%14.0f ops/s  %10s ns/op  fairness %s%s\n",
+			res->ops_per_sec, nsop, fair,
 			res->oversubscribed ? "  (oversubscribed)" : "");
-	else
+	} else
 		fprintf(f, "%s: %s\n", sl_status_name(res->status), res->message);
 }
 

@@ -156,7 +156,7 @@ double sl_stat_jain(const uint64_t *x, size_t n)
 		sq += v * v;
 	}
 	if (sq == 0.0L)
-		return 1.0; /* nobody did anything: equally */
+		return NAN; /* nobody did anything: no shares to compare */
 	return (double)(sum * sum / ((long double)n * sq));
 }
 

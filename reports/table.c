@@ -344,7 +344,7 @@ static void fill_group(struct group *g, const struct sl_row *rows, size_t n,
 	double *tmin = scratch + 3 * n, *tmax = scratch + 4 * n;
 	double *ratio = scratch + 5 * n;
 	const struct sl_row *other = NULL;
-	size_t k = 0, total = 0;
+	size_t k = 0, kn = 0, kf = 0, total = 0;
 	char a[24], b[24];
 	double lo, hi;
 
@@ -362,8 +362,11 @@ static void fill_group(struct group *g, const struct sl_row *rows, size_t n,
 			continue;
 		}
 		rate[k] = r->res->ops_per_sec;
-		nsop[k] = r->res->ns_per_op;
-		fair[k] = r->res->fairness;
+		/* Both are undefined for a window without an operation. */
+		if (isfinite(r->res->ns_per_op))
+			nsop[kn++] = r->res->ns_per_op;
+		if (isfinite(r->res->fairness))
+			fair[kf++] = r->res->fairness;
 		tmin[k] = (double)r->res->min_thread_ops;
 		tmax[k] = (double)r->res->max_thread_ops;
 		k++;
@@ -399,9 +402,12 @@ static void fill_group(struct group *g, const struct sl_row *rows, size_t n,
 	fmt_si(b, sizeof(b), sl_stat_max(rate, k));
 	snprintf(g->cell[C_RANGE].s, sizeof(g->cell[C_RANGE].s), "%s..%s", a, b);
 	fmt_ns(g->cell[C_NSOP].s, sizeof(g->cell[C_NSOP].s),
-	       sl_stat_median(nsop, k));
-	snprintf(g->cell[C_FAIR].s, sizeof(g->cell[C_FAIR].s), "%.4f",
-		 sl_stat_median(fair, k));
+	       kn ? sl_stat_median(nsop, kn) : NAN);
+	if (kf)
+		snprintf(g->cell[C_FAIR].s, sizeof(g->cell[C_FAIR].s), "%.4f",
+			 sl_stat_median(fair, kf));
+	else
+		snprintf(g->cell[C_FAIR].s, sizeof(g->cell[C_FAIR].s), "-");
 	/* Per-thread extremes: medians over repetitions of each rep's
 	 * slowest and fastest thread. */
 	fmt_si(a, sizeof(a), sl_stat_median(tmin, k));

@@ -611,6 +611,38 @@ static void test_table_idle_pus(void **state)
 	free(out);
 }
 
+/* A window without an operation has no time per op and no fairness: the
+ * table shows "-" for both, never "nan" or a made-up 1. */
+static void test_table_no_ops(void **state)
+{
+	struct fixture f[2];
+	struct sl_row rows[2];
+	char *out, *line, word[12][32];
+	int nw;
+
+	(void)state;
+	for (unsigned k = 0; k < 2; k++) {
+		fixture_init(&f[k], "barrier-sense", 2, k + 1, 0.0);
+		f[k].res.ops = 0;
+		f[k].thr[0].ops = f[k].thr[1].ops = 0;
+		f[k].res.ns_per_op = NAN;
+		f[k].res.fairness = NAN;
+		rows[k] = f[k].row;
+	}
+	out = table_text(rows, 2, NULL, NULL);
+	assert_null(strstr(out, "nan"));
+	line = strstr(out, "\nbarrier-sense ");
+	assert_non_null(line);
+	nw = sscanf(line, "%31s %31s %31s %31s %31s %31s %31s %31s %31s",
+		    word[0], word[1], word[2], word[3], word[4], word[5],
+		    word[6], word[7], word[8]);
+	assert_int_equal(nw, 9);
+	/* primitive threads reps ops/s ci95 sd min..max ns/op fairness */
+	assert_string_equal(word[7], "-");
+	assert_string_equal(word[8], "-");
+	free(out);
+}
+
 /* A window that ran over 1.5 times the one asked for is named, with the
  * longest; one within it, and a failed repetition's, are not. */
 static void test_table_long_windows(void **state)
@@ -847,6 +879,7 @@ int main(void)
 		cmocka_unit_test(test_table_prim_events),
 		cmocka_unit_test(test_table_idle_pus),
 		cmocka_unit_test(test_table_long_windows),
+		cmocka_unit_test(test_table_no_ops),
 		cmocka_unit_test(test_row_prim_events),
 		cmocka_unit_test(test_plot),
 		cmocka_unit_test(test_plot_no_gnuplot),
