@@ -47,6 +47,7 @@ struct group {
 	struct cell cell[C_ALL_];
 	const struct sl_row *failed; /* shown instead of figures */
 	bool two_levels;             /* its ops/s fell into two levels */
+	bool no_ops;                 /* no repetition completed an operation */
 	struct sl_levels levels;
 	const struct sl_prim *p;     /* for the names of its events */
 	double events[SL_PRIM_EVENTS]; /* per second, medians; NAN: none */
@@ -388,6 +389,7 @@ static void fill_group(struct group *g, const struct sl_row *rows, size_t n,
 	fmt_si(g->cell[C_RATE].s, sizeof(g->cell[C_RATE].s),
 	       sl_stat_median(rate, k));
 	g->two_levels = sl_stat_two_levels(rate, k, &g->levels);
+	g->no_ops = kn == 0;
 	if (baseline)
 		fill_vs(&g->cell[C_VS], rows, n, g, baseline, ratio);
 	/* Both need two repetitions; with one they show "-". */
@@ -509,6 +511,28 @@ static void print_idle(FILE *f, const struct group *groups, size_t ng)
 		fprintf(f, "  waiters that sleep leave their PU idle (or to other programs); the\n"
 			   "  threads still running meet less cache-line traffic, so ops/s can rise\n"
 			   "  as more threads sleep (cpu_s in the CSV)\n");
+}
+
+/* Lines whose windows saw no operation complete: their 0 ops/s is a
+ * measurement, but of a window too short for one operation. */
+static void print_no_ops(FILE *f, const struct group *groups, size_t ng)
+{
+	bool any = false;
+
+	for (size_t j = 0; j < ng; j++) {
+		const struct group *g = &groups[j];
+
+		if (g->failed || !g->no_ops)
+			continue;
+		if (!any)
+			fprintf(f, "\nno operation completed in any window:\n");
+		any = true;
+		fprintf(f, "  %s at %u threads\n", g->prim, g->threads);
+	}
+	if (any)
+		fprintf(f, "  one operation took longer than the window (with more threads than PUs a\n"
+			   "  spin barrier's phase waits for every thread's turn on a PU): a longer\n"
+			   "  --duration or fewer threads measures it\n");
 }
 
 /* Lines whose window ran well over the one asked for.  Their rates are
@@ -694,6 +718,7 @@ void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
 	print_events(f, groups, ng);
 	print_idle(f, groups, ng);
 	print_long_windows(f, groups, ng);
+	print_no_ops(f, groups, ng);
 	print_levels(f, groups, ng);
 out:
 	free(groups);

@@ -612,7 +612,8 @@ static void test_table_idle_pus(void **state)
 }
 
 /* A window without an operation has no time per op and no fairness: the
- * table shows "-" for both, never "nan" or a made-up 1. */
+ * table shows "-" for both, never "nan" or a made-up 1, and says under its
+ * legend that no operation completed. */
 static void test_table_no_ops(void **state)
 {
 	struct fixture f[2];
@@ -640,6 +641,17 @@ static void test_table_no_ops(void **state)
 	/* primitive threads reps ops/s ci95 sd min..max ns/op fairness */
 	assert_string_equal(word[7], "-");
 	assert_string_equal(word[8], "-");
+	assert_non_null(strstr(out, "\nno operation completed in any window:\n  barrier-sense at 2 threads\n"));
+	free(out);
+
+	/* One repetition with operations: the line has figures, no note. */
+	f[1].res.ops = 10;
+	f[1].res.ops_per_sec = 10.0 / 1.5;
+	f[1].res.ns_per_op = 3e8;
+	f[1].res.fairness = 0.5;
+	rows[1] = f[1].row;
+	out = table_text(rows, 2, NULL, NULL);
+	assert_null(strstr(out, "no operation completed"));
 	free(out);
 }
 
