@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -787,6 +789,34 @@ static void probe_counters(struct sl_env *e)
 	}
 }
 
+/* Take SCHED_FIFO 1 on this thread and give it back at once: what the main
+ * thread of a run does while its threads outnumber their PUs. */
+static void probe_rt_priority(struct sl_env *e)
+{
+	const struct sched_param fifo = { .sched_priority = 1 };
+	struct sched_param old;
+	int policy, rc;
+
+	e->rt_priority = SL_ENV_UNKNOWN;
+	if (!e->live) {
+		set_text(e->rt_priority_text, sizeof(e->rt_priority_text), NOT_PROBED);
+		return;
+	}
+	rc = pthread_getschedparam(pthread_self(), &policy, &old);
+	if (rc == 0)
+		rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &fifo);
+	if (rc == 0) {
+		pthread_setschedparam(pthread_self(), policy, &old);
+		e->rt_priority = SL_ENV_YES;
+		set_text(e->rt_priority_text, sizeof(e->rt_priority_text),
+			 "permitted (SCHED_FIFO 1 for the main thread while threads outnumber PUs)");
+		return;
+	}
+	e->rt_priority = SL_ENV_NO;
+	snprintf(e->rt_priority_text, sizeof(e->rt_priority_text), "not permitted (%s)",
+		 strerror(rc));
+}
+
 /* --- virtualisation ----------------------------------------------------- */
 
 static const struct {
@@ -1030,6 +1060,7 @@ int sl_env_collect(struct sl_env *e, const char *root, struct sl_err *err)
 	free(cpus);
 	read_kernel(&r, e);
 	probe_counters(e);
+	probe_rt_priority(e);
 	read_virtualisation(&r, &ci, e);
 	read_load(&r, e);
 	sl_env_compute_fingerprint(e, e->fingerprint);
@@ -1165,6 +1196,7 @@ static size_t build_facts(const struct sl_env *e, struct fact *f)
 	FACT("CPU mitigations", true, "%s", e->mitigations);
 	FACT("CPU quota", true, "%s", e->cpu_quota);
 	FACT("hardware counters", true, "%s", e->hw_counters_text);
+	FACT("real-time priority", false, "%s", e->rt_priority_text);
 	if (e->perf_paranoid == PARANOID_UNKNOWN)
 		FACT("perf_event_paranoid", false, UNKNOWN);
 	else
@@ -1353,6 +1385,8 @@ size_t sl_env_warnings(const struct sl_env *e, char out[][SL_ENV_WARN_LEN], size
 		add(&w, "hint: the NMI watchdog is on: it holds one hardware counter, so more events multiplex; sysctl kernel.nmi_watchdog=0");
 	if (e->hypervisor == SL_ENV_YES)
 		add(&w, "hint: a hypervisor can also change a vCPU's speed mid-run; 'synclab env --measure 1s' shows whether it does here");
+	if (e->rt_priority == SL_ENV_NO)
+		add(&w, "hint: real-time priority is not permitted: with hundreds of threads per PU the main thread waits for a PU and windows run long; run as root, or grant CAP_SYS_NICE or an RLIMIT_RTPRIO of 1");
 	return w.n;
 }
 

@@ -95,6 +95,11 @@ struct sl_env {
 	enum sl_env_tri hw_counters;   /* UNKNOWN also when not probed */
 	char hw_counters_text[200];
 
+	/* Scheduling: whether this process may take a real-time priority,
+	 * which the main thread uses to keep time among many threads. */
+	enum sl_env_tri rt_priority;   /* UNKNOWN also when not probed */
+	char rt_priority_text[200];
+
 	/* Virtualisation. */
 	enum sl_env_tri hypervisor;
 	char hypervisor_text[SL_ENV_TEXT];

@@ -291,6 +291,14 @@ static void test_warning_rules(void **state)
 	n = warnings(&e, w);
 	assert_false(warned(w, n, "NMI watchdog"));
 
+	/* Real-time priority: a hint only when known to be refused. */
+	e = base;
+	e.rt_priority = SL_ENV_NO;
+	assert_int_equal(warnings(&e, w), 1);
+	assert_non_null(strstr(w[0], "hint: real-time priority is not permitted"));
+	e.rt_priority = SL_ENV_YES;
+	assert_int_equal(warnings(&e, w), 0);
+
 	/* Load: above half the PUs only. */
 	e = base;
 	e.load[0] = 2.0;
@@ -340,7 +348,8 @@ static void test_warning_rules(void **state)
 static int starts_unknown(const char *key, const char *value, bool fp, void *arg)
 {
 	static const char *const exempt[] = { "root", "collected", "libc",
-					      "hardware counters", "container" };
+					      "hardware counters", "real-time priority",
+					      "container" };
 
 	(void)fp;
 	(void)arg;
@@ -693,6 +702,7 @@ static void test_live(void **state)
 	assert_true(e.live);
 	assert_null(strstr(e.libc, "not probed"));
 	assert_null(strstr(e.hw_counters_text, "not probed"));
+	assert_true(e.rt_priority == SL_ENV_YES || e.rt_priority == SL_ENV_NO);
 	assert_true(e.hw_counters != SL_ENV_UNKNOWN || strncmp(e.hw_counters_text, "unknown", 7) == 0);
 	assert_true(is_hex16(e.fingerprint));
 	assert_true(e.pus_online > 0);
