@@ -75,11 +75,11 @@ int sl_make_parent_dirs(const char *path, struct sl_err *err)
 	return sl_mkdir_p(dir, err);
 }
 
-/* Place nt threads (the check every thread count must pass) and say where
- * they go: "2 threads on PUs 1,1 (oversubscribed: 1 usable PU)". */
 /* Threads whose PU a placement line names one by one. */
 #define PLACEMENT_LISTED 16
 
+/* Place nt threads (the check every thread count must pass) and say where
+ * they go: "2 thread(s), --pin compact: PUs 0,1". */
 static int describe_placement(const struct sl_topo *topo,
 			      const struct sl_pin_spec *pin, unsigned nt,
 			      char *buf, size_t len, struct sl_err *err)
