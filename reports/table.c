@@ -462,133 +462,153 @@ static void print_failure(FILE *f, const struct col *cols, const int *ids,
 		res->message[0] ? ": " : "", res->message);
 }
 
-/* Lines whose repetitions split into two levels: their median and spread
- * describe neither, so say so under the table. */
-static void print_levels(FILE *f, const struct group *groups, size_t ng)
+/* A note under the table's legend: a heading, a line for each group it
+ * applies to, and what to make of them.  Nothing when none applies. */
+struct note {
+	const char *head;                          /* after a blank line */
+	bool (*applies)(const struct group *g);
+	void (*line)(FILE *f, const struct group *g);
+	const char *tail;                          /* NULL: none */
+};
+
+static void print_note(FILE *f, const struct group *groups, size_t ng,
+		       const struct note *n)
 {
 	bool any = false;
 
 	for (size_t j = 0; j < ng; j++) {
 		const struct group *g = &groups[j];
-		char lo[24], hi[24];
 
-		if (g->failed || !g->two_levels)
+		if (g->failed || !n->applies(g))
 			continue;
 		if (!any)
-			fputc('\n', f);
+			fprintf(f, "\n%s", n->head);
 		any = true;
-		fmt_si(lo, sizeof(lo), g->levels.low);
-		fmt_si(hi, sizeof(hi), g->levels.high);
-		fprintf(f, "two levels: %s at %u threads: %zu runs near %s ops/s, %zu near %s\n",
-			g->prim, g->threads, g->levels.nlow, lo, g->levels.nhigh, hi);
+		n->line(f, g);
 	}
-	if (any)
-		fprintf(f, "  the machine changed between repetitions (a VM's host may move its vCPUs):\n"
-			   "  the median mixes the levels; compare runs of one level, or pair\n"
-			   "  repetitions with --baseline\n");
+	if (any && n->tail)
+		fputs(n->tail, f);
 }
+
+/* Lines whose repetitions split into two levels: their median and spread
+ * describe neither, so say so under the table. */
+static bool has_levels(const struct group *g)
+{
+	return g->two_levels;
+}
+
+static void levels_line(FILE *f, const struct group *g)
+{
+	char lo[24], hi[24];
+
+	fmt_si(lo, sizeof(lo), g->levels.low);
+	fmt_si(hi, sizeof(hi), g->levels.high);
+	fprintf(f, "two levels: %s at %u threads: %zu runs near %s ops/s, %zu near %s\n",
+		g->prim, g->threads, g->levels.nlow, lo, g->levels.nhigh, hi);
+}
+
+static const struct note levels_note = {
+	"", has_levels, levels_line,
+	"  the machine changed between repetitions (a VM's host may move its vCPUs):\n"
+	"  the median mixes the levels; compare runs of one level, or pair\n"
+	"  repetitions with --baseline\n",
+};
 
 /* Lines whose threads left their PUs idle for much of the window: a lock
  * whose waiters sleep can gain ops/s that way, as the threads still
  * running meet less cache-line traffic; say so, or the rate misleads. */
-static void print_idle(FILE *f, const struct group *groups, size_t ng)
+static bool was_idle(const struct group *g)
 {
-	bool any = false;
-
-	for (size_t j = 0; j < ng; j++) {
-		const struct group *g = &groups[j];
-
-		if (g->failed || !(g->busy < IDLE_NOTE_BELOW))
-			continue;
-		if (!any)
-			fprintf(f, "\nidle PUs: CPU time of the threads over the window and the PUs they were\n"
-				   "bound to, medians over repetitions\n");
-		any = true;
-		fprintf(f, "  %s at %u threads: %u PU%s, %.0f%% busy\n", g->prim,
-			g->threads, g->pus, g->pus == 1 ? "" : "s", 100.0 * g->busy);
-	}
-	if (any)
-		fprintf(f, "  waiters that sleep leave their PU idle (or to other programs); the\n"
-			   "  threads still running meet less cache-line traffic, so ops/s can rise\n"
-			   "  as more threads sleep (cpu_s in the CSV)\n");
+	return g->busy < IDLE_NOTE_BELOW;
 }
+
+static void idle_line(FILE *f, const struct group *g)
+{
+	fprintf(f, "  %s at %u threads: %u PU%s, %.0f%% busy\n", g->prim,
+		g->threads, g->pus, g->pus == 1 ? "" : "s", 100.0 * g->busy);
+}
+
+static const struct note idle_note = {
+	"idle PUs: CPU time of the threads over the window and the PUs they were\n"
+	"bound to, medians over repetitions\n",
+	was_idle, idle_line,
+	"  waiters that sleep leave their PU idle (or to other programs); the\n"
+	"  threads still running meet less cache-line traffic, so ops/s can rise\n"
+	"  as more threads sleep (cpu_s in the CSV)\n",
+};
 
 /* Lines whose windows saw no operation complete: their 0 ops/s is a
  * measurement, but of a window too short for one operation. */
-static void print_no_ops(FILE *f, const struct group *groups, size_t ng)
+static bool had_no_ops(const struct group *g)
 {
-	bool any = false;
-
-	for (size_t j = 0; j < ng; j++) {
-		const struct group *g = &groups[j];
-
-		if (g->failed || !g->no_ops)
-			continue;
-		if (!any)
-			fprintf(f, "\nno operation completed in any window:\n");
-		any = true;
-		fprintf(f, "  %s at %u threads\n", g->prim, g->threads);
-	}
-	if (any)
-		fprintf(f, "  one operation took longer than the window (with more threads than PUs a\n"
-			   "  spin barrier's phase waits for every thread's turn on a PU): a longer\n"
-			   "  --duration or fewer threads measures it\n");
+	return g->no_ops;
 }
+
+static void no_ops_line(FILE *f, const struct group *g)
+{
+	fprintf(f, "  %s at %u threads\n", g->prim, g->threads);
+}
+
+static const struct note no_ops_note = {
+	"no operation completed in any window:\n", had_no_ops, no_ops_line,
+	"  one operation took longer than the window (with more threads than PUs a\n"
+	"  spin barrier's phase waits for every thread's turn on a PU): a longer\n"
+	"  --duration or fewer threads measures it\n",
+};
 
 /* Lines whose window ran well over the one asked for.  Their rates are
  * still per second of the window measured, but it is not the one asked for,
  * and CPU time was read at its edges thread by thread, as late. */
-static void print_long_windows(FILE *f, const struct group *groups, size_t ng)
+static bool ran_long(const struct group *g)
 {
-	bool any = false;
-
-	for (size_t j = 0; j < ng; j++) {
-		const struct group *g = &groups[j];
-
-		if (g->failed || !g->longest_ns)
-			continue;
-		if (!any)
-			fprintf(f, "\nlong windows: the longest window measured, against the one asked for\n");
-		any = true;
-		fprintf(f, "  %s at %u threads: %.3g s for %.3g s\n", g->prim,
-			g->threads, (double)g->longest_ns / 1e9,
-			(double)g->asked_ns / 1e9);
-	}
-	if (any)
-		fprintf(f, "  the thread that keeps the time waited for a PU among the workers; run\n"
-			   "  as root (or with CAP_SYS_NICE or an RLIMIT_RTPRIO) it takes a real-time\n"
-			   "  priority while they outnumber their PUs and ends the window on time\n");
+	return g->longest_ns != 0;
 }
+
+static void long_window_line(FILE *f, const struct group *g)
+{
+	fprintf(f, "  %s at %u threads: %.3g s for %.3g s\n", g->prim, g->threads,
+		(double)g->longest_ns / 1e9, (double)g->asked_ns / 1e9);
+}
+
+static const struct note long_window_note = {
+	"long windows: the longest window measured, against the one asked for\n",
+	ran_long, long_window_line,
+	"  the thread that keeps the time waited for a PU among the workers; run\n"
+	"  as root (or with CAP_SYS_NICE or an RLIMIT_RTPRIO) it takes a real-time\n"
+	"  priority while they outnumber their PUs and ends the window on time\n",
+};
 
 /* What the primitives counted themselves (sleeps, wake-ups, yields), for
  * the lines where they counted anything: how they waited, beside how fast. */
-static void print_events(FILE *f, const struct group *groups, size_t ng)
+static bool counted_events(const struct group *g)
 {
-	bool any = false;
+	unsigned ne = g->p ? sl_prim_event_count(g->p) : 0;
 
-	for (size_t j = 0; j < ng; j++) {
-		const struct group *g = &groups[j];
-		unsigned ne = g->p ? sl_prim_event_count(g->p) : 0;
-		bool some = false;
-
-		for (unsigned e = 0; e < ne; e++)
-			some |= isfinite(g->events[e]) && g->events[e] > 0;
-		if (g->failed || !some)
-			continue;
-		if (!any)
-			fprintf(f, "\nwhat the primitives counted themselves (see their entries in synclab(1)),\n"
-				   "per second of the window, medians over repetitions\n");
-		any = true;
-		fprintf(f, "  %s at %u threads:", g->prim, g->threads);
-		for (unsigned e = 0; e < ne; e++) {
-			char v[24];
-
-			fmt_si(v, sizeof(v), g->events[e]);
-			fprintf(f, "%s %s %s/s", e ? "," : "", v, g->p->event_names[e]);
-		}
-		fputc('\n', f);
-	}
+	for (unsigned e = 0; e < ne; e++)
+		if (isfinite(g->events[e]) && g->events[e] > 0)
+			return true;
+	return false;
 }
+
+static void events_line(FILE *f, const struct group *g)
+{
+	unsigned ne = sl_prim_event_count(g->p);
+
+	fprintf(f, "  %s at %u threads:", g->prim, g->threads);
+	for (unsigned e = 0; e < ne; e++) {
+		char v[24];
+
+		fmt_si(v, sizeof(v), g->events[e]);
+		fprintf(f, "%s %s %s/s", e ? "," : "", v, g->p->event_names[e]);
+	}
+	fputc('\n', f);
+}
+
+static const struct note events_note = {
+	"what the primitives counted themselves (see their entries in synclab(1)),\n"
+	"per second of the window, medians over repetitions\n",
+	counted_events, events_line, NULL,
+};
 
 void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
 		    const struct sl_counter_set *counters, const char *baseline)
@@ -715,11 +735,11 @@ void sl_table_print(FILE *f, const struct sl_row *rows, size_t n,
 			   "repetitions\n", baseline, baseline);
 	if (nev)
 		fprintf(f, "n/s: not supported on this machine\n");
-	print_events(f, groups, ng);
-	print_idle(f, groups, ng);
-	print_long_windows(f, groups, ng);
-	print_no_ops(f, groups, ng);
-	print_levels(f, groups, ng);
+	print_note(f, groups, ng, &events_note);
+	print_note(f, groups, ng, &idle_note);
+	print_note(f, groups, ng, &long_window_note);
+	print_note(f, groups, ng, &no_ops_note);
+	print_note(f, groups, ng, &levels_note);
 out:
 	free(groups);
 	free(scratch);
