@@ -429,12 +429,39 @@ static bool may_take_fifo(void)
 	return true;
 }
 
-/* 2048 threads over every usable PU: the main thread still ends a 20 ms
- * window on time (on two PUs it waited its turn among them and the window
- * ran for 4 s), and its own scheduling is as before afterwards. */
-static void test_window_on_time_among_many_threads(void **state)
+/* A lock whose holders note the main thread's scheduling policy and their
+ * own: whether the main thread keeps time at a real-time priority while
+ * the workers run, and whether any worker inherited it. */
+static pthread_t main_thread;
+static atomic_bool main_was_fifo, worker_was_fifo;
+static void policy_lock(void *obj, void *tctx)
 {
-	struct sl_point pt = point("null", 2048);
+	struct sched_param param;
+	int policy;
+
+	(void)tctx;
+	while (atomic_exchange_explicit((_Atomic uint32_t *)obj, 1, memory_order_acquire))
+		sched_yield();
+	if (pthread_getschedparam(main_thread, &policy, &param) == 0 && policy == SCHED_FIFO)
+		atomic_store_explicit(&main_was_fifo, true, memory_order_relaxed);
+	if (sched_getscheduler(0) == SCHED_FIFO)
+		atomic_store_explicit(&worker_was_fifo, true, memory_order_relaxed);
+}
+static const struct sl_prim policy_prim = {
+	.name = "test-policy", .family = "test", .kind = SL_KIND_LOCK,
+	.summary = "notes scheduling policies", .obj_size = sizeof(uint32_t),
+	.lock = { .lock = policy_lock, .unlock = slow_unlock },
+};
+
+/* The main thread ends the window: with the threads outnumbering their PUs
+ * it takes SCHED_FIFO 1 while they run (among 2048 threads on two PUs it
+ * waited its turn and a 20 ms window ran for seconds), after creating them,
+ * so that none inherits it, and gives it back; with a PU per thread it
+ * keeps its policy. */
+static void test_main_thread_keeps_time_at_rt_priority(void **state)
+{
+	struct sl_topo *one;
+	struct sl_point over = point("mutex", 3), alone = point("mutex", 1);
 	struct sched_param param;
 	struct sl_result res;
 	struct sl_err err;
@@ -443,14 +470,27 @@ static void test_window_on_time_among_many_threads(void **state)
 	(void)state;
 	if (!may_take_fifo())
 		skip();
-	pt.duration_ns = 20 * SL_NS_PER_MS;
-	pt.warmup_ns = 5 * SL_NS_PER_MS;
-	assert_int_equal(sl_run_point(&pt, &res, &err), 0);
+	main_thread = pthread_self();
+	assert_int_equal(sl_topo_load(&one, NULL, "0", &err), 0);
+	over.topo = one;
+	over.prim = &policy_prim;
+	assert_int_equal(sl_run_point(&over, &res, &err), 0);
 	assert_int_equal(res.status, SL_STATUS_OK);
-	assert_true(res.window_ns < 100 * SL_NS_PER_MS);
+	assert_true(res.oversubscribed);
+	assert_true(atomic_load(&main_was_fifo));
+	assert_false(atomic_load(&worker_was_fifo));
 	assert_int_equal(pthread_getschedparam(pthread_self(), &policy, &param), 0);
 	assert_int_equal(policy, SCHED_OTHER);
 	sl_result_release(&res);
+
+	atomic_store(&main_was_fifo, false);
+	alone.prim = &policy_prim;
+	assert_int_equal(sl_run_point(&alone, &res, &err), 0);
+	assert_int_equal(res.status, SL_STATUS_OK);
+	assert_false(res.oversubscribed);
+	assert_false(atomic_load(&main_was_fifo));
+	sl_result_release(&res);
+	sl_topo_free(one);
 }
 
 static void test_counters_window(void **state)
@@ -583,7 +623,7 @@ int main(void)
 		cmocka_unit_test(test_broken_lock_fails),
 		cmocka_unit_test(test_interrupt),
 		cmocka_unit_test(test_oversubscribed_on_one_pu),
-		cmocka_unit_test(test_window_on_time_among_many_threads),
+		cmocka_unit_test(test_main_thread_keeps_time_at_rt_priority),
 		cmocka_unit_test(test_counters_window),
 		cmocka_unit_test(test_unsupported),
 		cmocka_unit_test(test_prim_events_cover_the_window),
