@@ -43,7 +43,7 @@ static const char bench_summary[] =
 static void print_progress(FILE *f, const struct sl_point *pt,
 			   const struct sl_result *res, unsigned reps)
 {
-	fprintf(f, "  %-16s threads %-4u rep %u/%u  ", pt->prim->name, pt->threads,
+	fprintf(f, "  %-*s threads %-4u rep %u/%u  ", sl_prim_name_width(), pt->prim->name, pt->threads,
 		pt->rep, reps);
 	if (res->status == SL_STATUS_OK) {
 		/* Without an operation in the window both are undefined. */

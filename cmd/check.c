@@ -207,7 +207,7 @@ int cmd_check(int argc, char **argv)
 				snprintf(why, sizeof(why), "no workload drives %s primitives yet",
 					 sl_prim_kind_name(p->kind));
 			if (!quiet)
-				printf("skip  %-18s %s\n", p->name, why);
+				printf("skip  %-*s %s\n", sl_prim_name_width(), p->name, why);
 			skipped++;
 			continue;
 		}
@@ -241,7 +241,7 @@ int cmd_check(int argc, char **argv)
 				pt.writers = pt.threads - 1;
 			if (sl_point_resolve(&pt, &err) < 0 ||
 			    sl_run_point(&pt, &res, &err) < 0) {
-				printf("FAIL  %-18s round %zu: %s\n", p->name, r + 1, err.msg);
+				printf("FAIL  %-*s round %zu: %s\n", sl_prim_name_width(), p->name, r + 1, err.msg);
 				ok = false;
 				break;
 			}
@@ -252,7 +252,7 @@ int cmd_check(int argc, char **argv)
 				goto out;
 			}
 			if (res.status != SL_STATUS_OK) {
-				printf("FAIL  %-18s round %zu (%u threads): %s: %s\n", p->name,
+				printf("FAIL  %-*s round %zu (%u threads): %s: %s\n", sl_prim_name_width(), p->name,
 				       r + 1, pt.threads, sl_status_name(res.status),
 				       res.message);
 				ok = false;
@@ -266,7 +266,7 @@ int cmd_check(int argc, char **argv)
 		if (!ok)
 			failed++;
 		else if (!quiet)
-			printf("ok    %-18s %zu rounds, %" PRIu64 " ops checked\n", p->name, nr, ops);
+			printf("ok    %-*s %zu rounds, %" PRIu64 " ops checked\n", sl_prim_name_width(), p->name, nr, ops);
 		fflush(stdout);
 	}
 	if (stuck)

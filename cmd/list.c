@@ -34,7 +34,9 @@ static void flags_text(const struct sl_prim *p, char *buf, size_t n)
 
 static void list_prims(bool all)
 {
-	printf("%-16s %-9s %-10s %-20s %s\n", "PRIMITIVE", "KIND", "FAMILY",
+	const int w = sl_prim_name_width();
+
+	printf("%-*s %-9s %-10s %-20s %s\n", w, "PRIMITIVE", "KIND", "FAMILY",
 	       "PROPERTIES", "SUMMARY");
 	for (size_t i = 0; i < sl_prim_count(); i++) {
 		const struct sl_prim *p = sl_prim_at(i);
@@ -43,7 +45,7 @@ static void list_prims(bool all)
 		if ((p->flags & SL_PRIM_HIDDEN) && !all)
 			continue;
 		flags_text(p, flags, sizeof(flags));
-		printf("%-16s %-9s %-10s %-20s %s", p->name, sl_prim_kind_name(p->kind),
+		printf("%-*s %-9s %-10s %-20s %s", w, p->name, sl_prim_kind_name(p->kind),
 		       p->family, flags, p->summary);
 		if (p->alias)
 			printf(" (alias: %s)", p->alias);

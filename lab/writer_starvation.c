@@ -14,16 +14,17 @@
 
 #include "lab/lab.h"
 
-#define WS_PRIMS 3
+#define WS_PRIMS 4
 #define WS_WRITERS 1
 /* Readers' sections long enough to overlap; nobody pauses between ops. */
 #define WS_CS_NS 1000
 
 enum { C_THREADS, C_SHARE, C_WOPS, C_ROPS, C_FAIR, C_WWAIT, C_RWAIT, C_NCOLS };
 
-static const char *const ws_prims[WS_PRIMS] = { "rwlock-rpref", "rwlock", "pthread-rwlock" };
+static const char *const ws_prims[WS_PRIMS] = { "rwlock-rpref", "rwlock", "pthread-rwlock",
+						"pthread-rwlock-wpref" };
 static const char *const ws_policy[WS_PRIMS] = { "reader-preferring", "writer-preferring",
-						 "glibc default" };
+						 "glibc default", "glibc writer-preferring" };
 
 struct ws_row {
 	struct sl_lab_measure m;
@@ -150,8 +151,10 @@ static int writer_starvation_run(const struct sl_demo_ctx *ctx, FILE *out,
 				: "other delays,\nsuch as preemption, outweighed the writer's");
 		fprintf(out, "Jain's index over all threads: %.3f reader-preferring, %.3f writer-preferring.\n",
 			rp->m.fairness, wp->m.fairness);
-		fprintf(out, "glibc's default rwlock, also reader-preferring, gave its writer %.2g%% of the ops%s.\n",
-			row[2].share * 100, row[2].starved ? " (starved)" : "");
+		fprintf(out, "glibc's default rwlock, also reader-preferring, gave its writer %.2g%% of the ops%s;\n"
+			     "its writer-preferring kind %.2g%%%s.\n",
+			row[2].share * 100, row[2].starved ? " (starved)" : "",
+			row[3].share * 100, row[3].starved ? " (starved)" : "");
 	}
 	{
 		const struct sl_lab_chart chart = {

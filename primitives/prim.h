@@ -251,6 +251,9 @@ unsigned sl_prim_event_count(const struct sl_prim *p);
 size_t sl_prim_count(void);
 const struct sl_prim *sl_prim_at(size_t i);
 
+/* The longest name in the registry, for columns that line every name up. */
+int sl_prim_name_width(void);
+
 /* By name or alias; NULL when unknown. */
 const struct sl_prim *sl_prim_find(const char *name);
 

@@ -28,6 +28,16 @@ const struct sl_prim *sl_prim_at(size_t i)
 	return i < REGISTRY_SIZE ? registry[i] : NULL;
 }
 
+int sl_prim_name_width(void)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < REGISTRY_SIZE; i++)
+		if (strlen(registry[i]->name) > w)
+			w = strlen(registry[i]->name);
+	return (int)w;
+}
+
 const struct sl_prim *sl_prim_find(const char *name)
 {
 	for (size_t i = 0; i < REGISTRY_SIZE; i++) {

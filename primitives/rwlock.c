@@ -1,5 +1,5 @@
 /*
- * Reader-writer locks: synclab's futex rwlock in two flavours, and two
+ * Reader-writer locks: synclab's futex rwlock in three flavours, and two
  * other libraries' as reference points.
  *
  *   rwlock         writer-preferring: once a writer waits, new readers wait
@@ -8,6 +8,8 @@
  *   rwlock-percpu  writer-preferring, with a reader count per CPU instead of
  *                  one in the state word
  *   pthread-rwlock glibc's default pthread_rwlock_t (reader-preferring)
+ *   pthread-rwlock-wpref
+ *                  glibc's writer-preferring kind, the policy of rwlock
  *   ck-rwlock      Concurrency Kit's ck_rwlock_t (spins, never sleeps)
  *
  * The futex flavours share one 32-bit state word:
@@ -715,15 +717,34 @@ const struct sl_prim sl_prim_rwlock_percpu = {
 
 /* --- glibc ---------------------------------------------------------------- */
 
-static int prw_init(void *obj, const struct sl_prim_conf *conf,
-		    struct sl_err *err)
+static int prw_init_kind(void *obj, int kind, struct sl_err *err)
 {
-	int rc = pthread_rwlock_init(obj, NULL);
+	pthread_rwlockattr_t attr;
+	int rc = pthread_rwlockattr_init(&attr);
 
-	(void)conf;
+	if (rc)
+		return sl_err_set(err, -rc, "pthread_rwlockattr_init: %s", strerror(rc));
+	rc = pthread_rwlockattr_setkind_np(&attr, kind);
+	if (!rc)
+		rc = pthread_rwlock_init(obj, &attr);
+	pthread_rwlockattr_destroy(&attr);
 	if (rc)
 		return sl_err_set(err, -rc, "pthread_rwlock_init: %s", strerror(rc));
 	return 0;
+}
+
+static int prw_init(void *obj, const struct sl_prim_conf *conf,
+		    struct sl_err *err)
+{
+	(void)conf;
+	return prw_init_kind(obj, PTHREAD_RWLOCK_DEFAULT_NP, err);
+}
+
+static int prw_wpref_init(void *obj, const struct sl_prim_conf *conf,
+			  struct sl_err *err)
+{
+	(void)conf;
+	return prw_init_kind(obj, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP, err);
 }
 
 static void prw_destroy(void *obj)
@@ -768,6 +789,20 @@ const struct sl_prim sl_prim_pthread_rwlock = {
 	.flags = SL_PRIM_SLEEPS | SL_PRIM_BASELINE,
 	.obj_size = sizeof(pthread_rwlock_t),
 	.init = prw_init,
+	.destroy = prw_destroy,
+	.rw = { .read_lock = prw_read_lock, .read_unlock = prw_unlock,
+		.write_lock = prw_write_lock, .write_unlock = prw_unlock },
+	.check = prw_check,
+};
+
+const struct sl_prim sl_prim_pthread_rwlock_wpref = {
+	.name = "pthread-rwlock-wpref",
+	.family = "baseline",
+	.kind = SL_KIND_RWLOCK,
+	.summary = "glibc's writer-preferring pthread rwlock (PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP), the peer of rwlock",
+	.flags = SL_PRIM_SLEEPS | SL_PRIM_BASELINE,
+	.obj_size = sizeof(pthread_rwlock_t),
+	.init = prw_wpref_init,
 	.destroy = prw_destroy,
 	.rw = { .read_lock = prw_read_lock, .read_unlock = prw_unlock,
 		.write_lock = prw_write_lock, .write_unlock = prw_unlock },

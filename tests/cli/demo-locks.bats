@@ -72,12 +72,12 @@ runs_ok() {
 	run --separate-stderr "$SYNCLAB" demo writer-starvation --quick --out "$T/out"
 	expect_status 0
 	expect_stdout_has "rwlock-rpref (reader-preferring)" "rwlock (writer-preferring)" \
-		"writer share (%)" "max writer wait (ms)" "max reader wait (ms)" "fairness"
+		"pthread-rwlock-wpref (glibc writer-preferring)" "its writer-preferring kind" "writer share (%)" "max writer wait (ms)" "max reader wait (ms)" "fairness"
 	[[ "$output" =~ (Writer\ starvation:|No\ starvation\ showed) ]] || { show_run; flunk "no verdict"; }
-	files_ok writer-starvation-writer-share 3 "rwlock (policy),threads,writer share_%"
+	files_ok writer-starvation-writer-share 4 "rwlock (policy),threads,writer share_%"
 	csv_each "$T/out/writer-starvation-writer-share.csv" \
 		'0 <= num(r["writer share_%"]) <= 100 and num(r["max writer wait_ms"]) > 0'
-	runs_ok writer-starvation 3
+	runs_ok writer-starvation 4
 	csv_each "$T/out/writer-starvation-runs.csv" 'r["writers"] == "1" and num(r["lat_samples"]) > 0'
 }
 

@@ -51,7 +51,7 @@ static bool testable(const struct sl_prim *p)
 static void test_registry(void **state)
 {
 	const char *ours[] = { "rwlock", "rwlock-rpref", "rwlock-percpu",
-			       "pthread-rwlock", "ck-rwlock" };
+			       "pthread-rwlock", "pthread-rwlock-wpref", "ck-rwlock" };
 	size_t n = 0;
 
 	(void)state;
