@@ -20,6 +20,17 @@ placement() {
 	! grep -q '^broken-lock ' <<<"$output" || flunk "synclab list shows broken-lock"
 }
 
+@test "synclab list lines every column up, the longest name included" {
+	run --separate-stderr "$SYNCLAB" list --all
+	expect_status 0
+	grep -q '^pthread-rwlock-wpref ' <<<"$output" || flunk "no pthread-rwlock-wpref line"
+	# Where the header's KIND starts, every line's kind starts after a space.
+	local col
+	col=$(head -1 <<<"$output" | awk '{ print index($0, "KIND") }')
+	awk -v c="$col" 'NR > 1 && (substr($0, c - 1, 1) != " " || substr($0, c, 1) == " ") { bad = bad "\n" $0 }
+		END { if (bad != "") { print "misaligned:" bad; exit 1 } }' <<<"$output" || flunk "columns out of line"
+}
+
 @test "synclab list --all also shows broken-lock" {
 	run --separate-stderr "$SYNCLAB" list --all
 	expect_status 0
