@@ -1390,6 +1390,42 @@ size_t sl_env_warnings(const struct sl_env *e, char out[][SL_ENV_WARN_LEN], size
 	return w.n;
 }
 
+/* --- the work loop on each PU --------------------------------------------- */
+
+void sl_env_pu_rates_text(const struct sl_env_pu_rate *pu, size_t n,
+			  char *line, size_t len, char *warn, size_t wlen)
+{
+	size_t slow = 0, fast = 0, at = 0;
+
+	for (size_t i = 1; i < n; i++) {
+		if (pu[i].median < pu[slow].median)
+			slow = i;
+		if (pu[i].median > pu[fast].median)
+			fast = i;
+	}
+	line[0] = '\0';
+	warn[0] = '\0';
+	if (n <= SL_ENV_PUS_NAMED) {
+		for (size_t i = 0; i < n && at < len; i++)
+			at += (size_t)snprintf(line + at, len - at, "%sPU %d %.0f", i ? ", " : "",
+					       pu[i].pu, pu[i].median);
+		if (at < len)
+			snprintf(line + at, len - at,
+				 " loops/us (median of each PU's rounds, bound to it in turn)");
+	} else {
+		snprintf(line, len,
+			 "%.0f..%.0f loops/us over %zu PUs (median of each PU's rounds, bound to it in turn; slowest PU %d, fastest PU %d)",
+			 pu[slow].median, pu[fast].median, n, pu[slow].pu, pu[fast].pu);
+	}
+	if (n > 0 && pu[fast].median > SL_ENV_PU_SPREAD_WARN * pu[slow].median)
+		snprintf(warn, wlen,
+			 "warning: the PUs run the work loop at different rates: PU %d at %.0f loops/us, PU %d at %.0f (%.2fx): "
+			 "cores of different kinds, or a host that slows some vCPUs; a thread's speed depends on where it runs, "
+			 "so pin runs to like PUs (--pin LIST, taskset -c) and read placements with that in mind",
+			 pu[slow].pu, pu[slow].median, pu[fast].pu, pu[fast].median,
+			 pu[fast].median / pu[slow].median);
+}
+
 /* --- the environment file ----------------------------------------------- */
 
 int sl_env_write(const char *path, const struct sl_env *e, struct sl_err *err)

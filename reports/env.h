@@ -139,6 +139,28 @@ void sl_env_print(FILE *f, const struct sl_env *e);
 size_t sl_env_warnings(const struct sl_env *e, char out[][SL_ENV_WARN_LEN],
 		       size_t max);
 
+/* The busy-work loop's rate on one PU (env --measure): its median over
+ * the rounds run there, bound to it. */
+struct sl_env_pu_rate {
+	int pu;        /* OS index */
+	size_t rounds; /* rounds run on it */
+	double median; /* loops/us */
+};
+
+/* PUs named one by one in the by-PU line; with more, it summarises. */
+#define SL_ENV_PUS_NAMED 8
+/* One PU's median over another's beyond this makes the PUs differ. */
+#define SL_ENV_PU_SPREAD_WARN 1.2
+
+/*
+ * The "work-loop by PU" value for n > 0 PUs into line: each PU and its
+ * median up to SL_ENV_PUS_NAMED, else the range with the slowest and fastest
+ * PU.  When the fastest median exceeds the slowest by SL_ENV_PU_SPREAD_WARN,
+ * a "warning: " line naming both into warn, else warn is empty.
+ */
+void sl_env_pu_rates_text(const struct sl_env_pu_rate *pu, size_t n,
+			  char *line, size_t len, char *warn, size_t wlen);
+
 /* The environment file sweeps save beside their CSV: a comment line, the
  * lines of sl_env_print, then the warning and hint lines.  Written to a
  * temporary file in the same directory and renamed, so a reader never sees

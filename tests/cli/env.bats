@@ -182,8 +182,25 @@ fact() {
 	[ "$lo" -gt 0 ] && [ "$lo" -le "$mid" ] && [ "$mid" -le "$hi" ] || flunk "percentiles out of order: $line"
 	# 60 ms of rounds of about 1 ms (shorter when the clock rose after calibrating).
 	[ "$n" -ge 5 ] && [ "$n" -le 200 ] || flunk "$n rounds in 60 ms: $line"
-	# The facts come first, the measured line after them.
-	[ "$(tail -n 1 <<<"$output")" = "$line" ] || flunk "the rate is not the last line"
+	# The facts come first, the measured lines after them.
+	[ "$(tail -n 2 <<<"$output" | head -n 1)" = "$line" ] || flunk "the rate is not the last line but one"
+}
+
+@test "synclab env --measure times each usable PU in turn and names its median" {
+	run --separate-stderr "$SYNCLAB" env --measure 40ms --quiet
+	expect_status 0
+	line=$(tail -n 1 <<<"$output")
+	[[ "$line" =~ ^work-loop\ by\ PU:\ +(PU\ [0-9]+\ [0-9]+(,\ )?)+\ loops/us\ \(median\ of\ each\ PU\'s\ rounds,\ bound\ to\ it\ in\ turn\)$ ]] ||
+		{ show_run; flunk "unexpected line: $line"; }
+	local named usable
+	named=$(grep -o 'PU [0-9]* [0-9]*' <<<"${line#work-loop by PU:}" | awk '{ print $2 }' | paste -sd, -)
+	usable=$(python3 -c 'import os; print(",".join(map(str, sorted(os.sched_getaffinity(0)))))')
+	[ "$named" = "$usable" ] || flunk "PUs named: $named, usable: $usable"
+	# Restricted to one PU, only that one is timed.
+	run --separate-stderr taskset -c 0 "$SYNCLAB" env --measure 20ms --quiet
+	expect_status 0
+	[[ "$(tail -n 1 <<<"$output")" =~ ^work-loop\ by\ PU:\ +PU\ 0\ [0-9]+\ loops/us ]] ||
+		{ show_run; flunk "not PU 0 alone"; }
 }
 
 @test "synclab env --measure times this machine only: with --root, --fingerprint or --output, or out of range, a usage error" {

@@ -725,6 +725,38 @@ static void test_live(void **state)
 	}
 }
 
+/* The by-PU line names up to eight PUs, summarises more, and warns when
+ * one PU's median exceeds another's by more than a fifth. */
+static void test_pu_rates_text(void **state)
+{
+	struct sl_env_pu_rate pu[16];
+	char line[512], warn[2 * SL_ENV_WARN_LEN];
+
+	(void)state;
+	for (int i = 0; i < 16; i++)
+		pu[i] = (struct sl_env_pu_rate){ .pu = 2 * i, .rounds = 5, .median = 7000 + i };
+	sl_env_pu_rates_text(pu, 2, line, sizeof(line), warn, sizeof(warn));
+	assert_string_equal(line, "PU 0 7000, PU 2 7001 loops/us (median of each PU's rounds, bound to it in turn)");
+	assert_string_equal(warn, "");
+	sl_env_pu_rates_text(pu, 8, line, sizeof(line), warn, sizeof(warn));
+	assert_non_null(strstr(line, "PU 14 7007 loops/us"));
+
+	/* A slow PU among sixteen: the range, both PUs, and the warning. */
+	pu[5].median = 3500;
+	sl_env_pu_rates_text(pu, 16, line, sizeof(line), warn, sizeof(warn));
+	assert_string_equal(line, "3500..7015 loops/us over 16 PUs (median of each PU's rounds, bound to it in turn; slowest PU 10, fastest PU 30)");
+	assert_non_null(strstr(warn, "warning: the PUs run the work loop at different rates: PU 10 at 3500 loops/us, PU 30 at 7015 (2.00x)"));
+	assert_non_null(strstr(warn, "pin runs to like PUs"));
+
+	/* Within a fifth: no warning; one PU alone never differs. */
+	pu[5].median = 7015 / 1.19;
+	sl_env_pu_rates_text(pu, 16, line, sizeof(line), warn, sizeof(warn));
+	assert_string_equal(warn, "");
+	sl_env_pu_rates_text(&pu[5], 1, line, sizeof(line), warn, sizeof(warn));
+	assert_string_equal(line, "PU 10 5895 loops/us (median of each PU's rounds, bound to it in turn)");
+	assert_string_equal(warn, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -740,6 +772,7 @@ int main(void)
 		cmocka_unit_test(test_write_file),
 		cmocka_unit_test(test_bad_root),
 		cmocka_unit_test(test_live),
+		cmocka_unit_test(test_pu_rates_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
