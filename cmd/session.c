@@ -51,8 +51,8 @@ int sl_check_output_dir(const char *opt, const char *dir, struct sl_err *err)
 	if (stat(dir, &st) == 0) {
 		if (!S_ISDIR(st.st_mode))
 			return sl_err_set(err, -EINVAL, "%s: '%s' is not a directory", opt, dir);
-		if (access(dir, W_OK) != 0)
-			return sl_err_set(err, -EINVAL, "%s: directory '%s' is not writable", opt, dir);
+		if (sl_check_writable_dir(dir, err) < 0)
+			return sl_err_wrap(err, -EINVAL, "%s", opt);
 		return 0;
 	}
 	if (sl_check_creatable(dir, err) < 0)

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,6 +47,22 @@ int sl_mkdir_p(const char *dir, struct sl_err *err)
 	return 0;
 }
 
+int sl_check_writable_dir(const char *dir, struct sl_err *err)
+{
+	char probe[PATH_MAX];
+
+	/* access(W_OK) says yes to root everywhere, and no file system's
+	 * refusal (read-only, /proc, /sys) shows before a real attempt: make
+	 * and remove an empty directory. */
+	if ((size_t)snprintf(probe, sizeof(probe), "%s/.synclab-probe-XXXXXX", dir) >= sizeof(probe))
+		return sl_err_set(err, -ENAMETOOLONG, "'%s' is too long", dir);
+	if (!mkdtemp(probe))
+		return sl_err_set(err, -EACCES, "cannot create files in '%s' (%s; accepted: a path under a writable directory)", dir,
+				  strerror(errno));
+	rmdir(probe);
+	return 0;
+}
+
 int sl_check_creatable(const char *path, struct sl_err *err)
 {
 	char p[PATH_MAX];
@@ -77,9 +94,7 @@ int sl_check_creatable(const char *path, struct sl_err *err)
 	}
 	if (!S_ISDIR(st.st_mode))
 		return sl_err_set(err, -ENOTDIR, "'%s' is not a directory", p);
-	if (access(p, W_OK) != 0)
-		return sl_err_set(err, -EACCES, "directory '%s' is not writable", p);
-	return 0;
+	return sl_check_writable_dir(p, err);
 }
 
 int sl_write_all(int fd, const char *buf, size_t len)

@@ -14,8 +14,14 @@
 /* mkdir -p: create dir and every missing parent (mode 0755). */
 int sl_mkdir_p(const char *dir, struct sl_err *err);
 
-/* Could path be created?  Its nearest existing ancestor must be a writable
- * directory.  0, or a negative code with err naming the ancestor. */
+/* Can files be made in the directory dir (it exists)?  Tried by making and
+ * removing an empty directory in it.  0, or a negative code with err naming
+ * dir and the reason. */
+int sl_check_writable_dir(const char *dir, struct sl_err *err);
+
+/* Could path be created?  Its nearest existing ancestor must be a directory
+ * where files can be made (sl_check_writable_dir).  0, or a negative code
+ * with err naming the ancestor. */
 int sl_check_creatable(const char *path, struct sl_err *err);
 
 /* write(2) all of buf, resuming after a signal or a short write: 0 or

@@ -288,6 +288,22 @@ refuses() {
 	[ -f "$T/plain" ] || flunk "$T/plain was changed"
 }
 
+@test "an output where no file can be made is refused before the run, root or not" {
+	# /proc takes no new files even from root, for whom access(2) says yes.
+	refuses "--csv" "cannot create files in '/proc'" "accepted:" -- mutex --csv /proc/synclab-x/out.csv
+	refuses "--plot" "cannot create files in '/proc'" -- mutex --plot /proc/synclab-x
+	refuses "--plot" "cannot create files in '/proc'" -- mutex --plot /proc
+	run --separate-stderr "$SYNCLAB" sweep --prims mutex --threads 1 --out /proc/synclab-x
+	expect_status 2
+	expect_stdout_empty
+	expect_one_stderr_line
+	expect_stderr_has "--out" "cannot create files in '/proc'"
+	run --separate-stderr "$SYNCLAB" env --output /proc/synclab-x
+	expect_status 2
+	expect_one_stderr_line
+	expect_stderr_has "--output" "cannot create files in '/proc'"
+}
+
 @test "a bad option after a good --csv writes no CSV file" {
 	run --separate-stderr "$SYNCLAB" bench mutex --csv "$T/out.csv" --threads 0
 	expect_status 2
