@@ -132,6 +132,13 @@ int sl_parse_ulist(const char *s, uint64_t min, uint64_t max, const char *what,
 				return sl_err_set(err, -EINVAL,
 						  "%s: '%s' has more than %d values",
 						  what, s, SL_LIST_MAX);
+			/* A value twice would run its points twice and pool
+			 * them as one point's repetitions. */
+			for (size_t i = 0; i < l.n; i++)
+				if (l.v[i] == v)
+					return sl_err_set(err, -EINVAL,
+							  "%s: %llu appears twice in '%s' (accepted: each value once, e.g. 1,2,4 or 1-8)",
+							  what, (unsigned long long)v, s);
 			l.v[l.n++] = v;
 		}
 	}

@@ -214,6 +214,11 @@ refuses() {
 	refuses "--threads" "1,,2" -- mutex --threads 1,,2
 }
 
+@test "--threads naming a count twice is refused (its runs would pool as one point's)" {
+	refuses "--threads" "2 appears twice" "accepted" -- mutex --threads 1,2,2
+	refuses "--threads" "3 appears twice" -- mutex --threads 1-4,3
+}
+
 @test "--duration 5 needs a unit" {
 	refuses "--duration" "'5'" "unit" -- mutex --duration 5
 }

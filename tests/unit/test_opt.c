@@ -90,6 +90,13 @@ static void test_ulist(void **state)
 	assert_string_equal(err.msg, "--threads: '0' is out of range (accepted: 1..4096)");
 	assert_int_equal(sl_parse_ulist("1-5000", 1, 10000, "--threads", &l, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "more than"));
+	/* A value twice, listed or inside a range, is refused. */
+	assert_int_equal(sl_parse_ulist("2,2", 1, 4096, "--threads", &l, &err), -EINVAL);
+	assert_string_equal(err.msg, "--threads: 2 appears twice in '2,2' (accepted: each value once, e.g. 1,2,4 or 1-8)");
+	assert_int_equal(sl_parse_ulist("1-4,3", 1, 4096, "--threads", &l, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "3 appears twice"));
+	assert_int_equal(sl_parse_ulist("4,1-3", 1, 4096, "--threads", &l, &err), 0);
+	assert_int_equal(l.n, 4);
 }
 
 static void test_suggest(void **state)
