@@ -113,29 +113,10 @@ static int parse_names(int argc, char **argv, bool all,
 		}
 		return 0;
 	}
-	for (int i = 0; i < argc; i++) {
-		char buf[512], *save = NULL, *tok;
-
-		snprintf(buf, sizeof(buf), "%s", argv[i]);
-		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			const struct sl_prim *p = sl_prim_find(tok);
-			const char *s;
-
-			if (!p) {
-				s = sl_prim_suggest(tok);
-				if (s)
-					return sl_err_set(err, -EINVAL,
-							  "unknown primitive '%s' (did you mean '%s'?)",
-							  tok, s);
-				return sl_err_set(err, -EINVAL,
-						  "unknown primitive '%s' (see 'synclab list --all')",
-						  tok);
-			}
-			if (*n == MAX_CHECK_PRIMS)
-				return sl_err_set(err, -EINVAL, "too many primitives");
-			prims[(*n)++] = p;
-		}
-	}
+	for (int i = 0; i < argc; i++)
+		if (sl_prim_parse_list(argv[i], "synclab list --all", prims, n,
+				       MAX_CHECK_PRIMS, err) < 0)
+			return -EINVAL;
 	return 0;
 }
 

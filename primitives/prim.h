@@ -257,6 +257,16 @@ int sl_prim_name_width(void);
 /* By name or alias; NULL when unknown. */
 const struct sl_prim *sl_prim_find(const char *name);
 
+/*
+ * Append the primitives a comma-separated list names (names or aliases) to
+ * out[*n], at most max in all.  An unknown name (with the closest visible
+ * one, else "see SEE"), a primitive named twice, or too many is -EINVAL with
+ * err saying so and what is accepted.
+ */
+int sl_prim_parse_list(const char *list, const char *see,
+		       const struct sl_prim **out, unsigned *n, unsigned max,
+		       struct sl_err *err);
+
 /* The visible name closest to an unknown one, or NULL. */
 const char *sl_prim_suggest(const char *name);
 

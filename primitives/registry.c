@@ -1,6 +1,7 @@
 /* Expands registry.def into the table every lookup goes through. */
 #include "primitives/prim.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "util/atomics.h"
@@ -59,6 +60,44 @@ const char *sl_prim_suggest(const char *name)
 		if (!(registry[i]->flags & SL_PRIM_HIDDEN))
 			names[n++] = registry[i]->name;
 	return sl_suggest(name, names, n);
+}
+
+int sl_prim_parse_list(const char *list, const char *see,
+		       const struct sl_prim **out, unsigned *n, unsigned max,
+		       struct sl_err *err)
+{
+	char buf[1024], *save = NULL, *tok;
+
+	if (strlen(list) >= sizeof(buf))
+		return sl_err_set(err, -EINVAL, "primitive list too long (accepted: up to %zu characters)",
+				  sizeof(buf) - 1);
+	strcpy(buf, list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const struct sl_prim *p = sl_prim_find(tok);
+		const char *close;
+
+		if (!p) {
+			close = sl_prim_suggest(tok);
+			if (close)
+				return sl_err_set(err, -EINVAL,
+						  "unknown primitive '%s' (did you mean '%s'?)",
+						  tok, close);
+			return sl_err_set(err, -EINVAL, "unknown primitive '%s' (see '%s')",
+					  tok, see);
+		}
+		for (unsigned k = 0; k < *n; k++)
+			if (out[k] == p)
+				return sl_err_set(err, -EINVAL,
+						  "primitive '%s' named twice%s%s%s (accepted: each primitive once)",
+						  p->name, strcmp(tok, p->name) ? " (as '" : "",
+						  strcmp(tok, p->name) ? tok : "",
+						  strcmp(tok, p->name) ? "')" : "");
+		if (*n == max)
+			return sl_err_set(err, -EINVAL, "more than %u primitives (accepted: up to %u)",
+					  max, max);
+		out[(*n)++] = p;
+	}
+	return 0;
 }
 
 const char *sl_prim_kind_name(enum sl_prim_kind kind)

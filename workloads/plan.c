@@ -102,34 +102,8 @@ static void dial_set(struct sl_point *pt, enum sl_dial d, uint64_t v)
 
 int sl_grid_add_prims(struct sl_grid *g, const char *list, struct sl_err *err)
 {
-	char buf[512], *save = NULL, *tok;
-
-	if (strlen(list) >= sizeof(buf))
-		return sl_err_set(err, -EINVAL, "primitive list too long");
-	strcpy(buf, list);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		const struct sl_prim *p = sl_prim_find(tok);
-
-		if (!p) {
-			const char *s = sl_prim_suggest(tok);
-
-			if (s)
-				return sl_err_set(err, -EINVAL,
-						  "unknown primitive '%s' (did you mean '%s'?)",
-						  tok, s);
-			return sl_err_set(err, -EINVAL,
-					  "unknown primitive '%s' (see 'synclab list')", tok);
-		}
-		for (unsigned k = 0; k < g->nprims; k++)
-			if (g->prim[k] == p)
-				return sl_err_set(err, -EINVAL,
-						  "primitive '%s' named twice", tok);
-		if (g->nprims == SL_PLAN_MAX_PRIMS)
-			return sl_err_set(err, -EINVAL, "more than %d primitives",
-					  SL_PLAN_MAX_PRIMS);
-		g->prim[g->nprims++] = p;
-	}
-	return 0;
+	return sl_prim_parse_list(list, "synclab list", g->prim, &g->nprims,
+				  SL_PLAN_MAX_PRIMS, err);
 }
 
 const char *sl_grid_prim_named(const struct sl_grid *g, const char *name,

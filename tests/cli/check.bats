@@ -39,6 +39,17 @@ load helpers
 	expect_stderr_has "did you mean 'mutex'"
 }
 
+@test "check refuses a primitive named twice, by name or alias, across arguments, before any round" {
+	run --separate-stderr "$SYNCLAB" check mutex spin,mutex
+	expect_status 2
+	expect_stdout_empty
+	expect_one_stderr_line
+	expect_stderr_has "primitive 'mutex' named twice" "accepted: each primitive once"
+	run --separate-stderr "$SYNCLAB" check spin-ttas,spin
+	expect_status 2
+	expect_stderr_has "primitive 'spin-ttas' named twice (as 'spin')"
+}
+
 @test "check needs at least two threads" {
 	run --separate-stderr "$SYNCLAB" check mutex --threads 1
 	expect_status 2
