@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # synclab demo: the lock and scheduling experiments (spin-vs-sleep, convoy,
-# writer-starvation, rcu-vs-rwlock, amdahl, lost-wakeup, wake-storm) in short
+# writer-starvation, idle-wins, rcu-vs-rwlock, amdahl, lost-wakeup, wake-storm) in short
 # mode --
 # their measured figures, their files, and the plain "cannot show it here"
 # answer on one CPU.
@@ -31,8 +31,8 @@ runs_ok() {
 @test "the list names every lock and scheduling experiment" {
 	run --separate-stderr "$SYNCLAB" demo
 	expect_status 0
-	expect_stdout_has spin-vs-sleep convoy writer-starvation rcu-vs-rwlock amdahl lost-wakeup \
-		wake-storm
+	expect_stdout_has spin-vs-sleep convoy writer-starvation idle-wins rcu-vs-rwlock amdahl \
+		lost-wakeup wake-storm
 }
 
 @test "spin-vs-sleep --quick: both locks at both loads, CPU burned and a crossover verdict" {
@@ -79,6 +79,28 @@ runs_ok() {
 		'0 <= num(r["writer share_%"]) <= 100 and num(r["max writer wait_ms"]) > 0'
 	runs_ok writer-starvation 4
 	csv_each "$T/out/writer-starvation-runs.csv" 'r["writers"] == "1" and num(r["lat_samples"]) > 0'
+}
+
+@test "idle-wins --quick: three rwlocks by load, PUs busy, thread shares and a verdict from the figures" {
+	run --separate-stderr "$SYNCLAB" demo idle-wins --quick --out "$T/out"
+	expect_status 0
+	expect_stdout_has "pthread-rwlock (glibc, reader-preferring)" "pthread-rwlock-wpref (glibc, writer-preferring)" \
+		"rwlock (synclab, spins then sleeps)" "throughput (ops/s)" "PUs busy (%)" "slowest thread (% of equal)"
+	[[ "$output" =~ (Idling\ won:|Idling\ did\ not\ win\ here:) ]] || { show_run; flunk "no verdict"; }
+	[[ "$output" =~ With\ 200\ ns\ of\ work\ between\ operations ]] || { show_run; flunk "no with-work comparison"; }
+	local pus
+	pus=$(nproc)
+	files_ok idle-wins-throughput 9 "rwlock,threads,throughput_ops/s,PUs busy_%"
+	# 1 thread, one per PU, twice as many, for each lock; busy shares are
+	# shares, and alone a thread has all of the operations.
+	csv_each "$T/out/idle-wins-throughput.csv" \
+		"r['threads'] in ('1', '$pus', '$((2 * pus))') and 0 < num(r['PUs busy_%']) <= 150"
+	csv_each "$T/out/idle-wins-throughput.csv" \
+		"num(r['slowest thread_% of equal']) <= 100.5 <= num(r['fastest thread_% of equal']) + 1"
+	csv_each "$T/out/idle-wins-throughput.csv" \
+		"r['threads'] != '1' or 99 <= num(r['slowest thread_% of equal']) <= 101"
+	runs_ok idle-wins 11
+	csv_each "$T/out/idle-wins-runs.csv" 'r["read_pct"] == "90"'
 }
 
 @test "rcu-vs-rwlock --quick: every flavour at every update share, best of each compared" {
@@ -138,7 +160,7 @@ runs_ok() {
 @test "each of these experiments on one CPU says what is missing and exits 3" {
 	command -v taskset >/dev/null || skip "no taskset"
 	local d
-	for d in spin-vs-sleep convoy writer-starvation rcu-vs-rwlock amdahl lost-wakeup wake-storm; do
+	for d in spin-vs-sleep convoy writer-starvation idle-wins rcu-vs-rwlock amdahl lost-wakeup wake-storm; do
 		run --separate-stderr taskset -c 0 "$SYNCLAB" demo "$d" --quick
 		expect_status 3
 		expect_stderr_has "synclab demo $d: this machine cannot show it" "at least 2 CPUs"
