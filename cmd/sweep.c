@@ -705,13 +705,74 @@ static void default_out(char *buf, size_t n)
 	strftime(buf, n, "sweep-%Y%m%d-%H%M%S", &tm);
 }
 
+/* --help: the summary, the presets with what each sets, the options. */
+static void print_help(const struct sl_opt *opts)
+{
+	static char summary[4096];
+	size_t used = (size_t)snprintf(summary, sizeof(summary),
+		"Measure every point of a grid -- primitives x dial settings x thread\n"
+		"counts x repetitions -- into DIR/results.csv, one row per run, written as\n"
+		"each point completes; then print a table per dial setting and draw the\n"
+		"charts.  Each dial takes a list; a dial multiplies only the primitives\n"
+		"whose workload reads it.  The plan and its estimated time are printed\n"
+		"first.  A stuck or failing point is a failed row and the sweep goes on;\n"
+		"Ctrl-C keeps every completed row (exit 130); --resume completes it.\n\n"
+		"presets:");
+
+	for (size_t i = 0; i < NPRESETS && used < sizeof(summary); i++) {
+		used += (size_t)snprintf(summary + used, sizeof(summary) - used,
+					 "\n  %-8s %s\n           --prims %s",
+					 presets[i].name, presets[i].summary, presets[i].prims);
+		for (int d = 0; d < SL_DIAL_COUNT_ && used < sizeof(summary); d++)
+			if (presets[i].dial[d])
+				used += (size_t)snprintf(summary + used, sizeof(summary) - used,
+							 " --%s %s", sl_dial_info((enum sl_dial)d)->option,
+							 presets[i].dial[d]);
+	}
+	sl_opt_usage(stdout, sweep_usage, summary, opts);
+}
+
+/* The grid's primitives, dials and threads: what the options name, else
+ * the preset's, else the defaults (g->threads holds them already).  -EINVAL
+ * with err for a usage error; c->baseline becomes the primitive's name. */
+static int grid_from_options(struct sl_grid *g, struct sweep_conf *c,
+			     const struct preset *preset, struct sl_err *err)
+{
+	if (c->prims) {
+		if (sl_grid_add_prims(g, c->prims, err) < 0)
+			return -EINVAL;
+	} else if (preset && sl_grid_add_prims(g, preset->prims, err) < 0) {
+		SL_BUG("preset %s: %s", preset->name, err->msg);
+	}
+	if (g->nprims == 0)
+		return sl_err_set(err, -EINVAL,
+				  "which primitives? (accepted: --prims LIST or --preset NAME; see 'synclab list')");
+	if (c->baseline && !(c->baseline = sl_grid_prim_named(g, c->baseline, err)))
+		return -EINVAL;
+	for (int d = 0; d < SL_DIAL_COUNT_; d++) {
+		const struct sl_dial_info *di = sl_dial_info((enum sl_dial)d);
+
+		if (c->dial[d].n)
+			g->dial[d] = c->dial[d];
+		else if (preset && preset->dial[d]) {
+			if (sl_parse_ulist(preset->dial[d], di->min, di->max, di->option,
+					   &g->dial[d], err) < 0)
+				SL_BUG("preset %s: %s", preset->name, err->msg);
+		} else
+			g->dial[d] = (struct sl_ulist){ 1, { di->def } };
+	}
+	if (c->threads.n)
+		g->threads = c->threads;
+	return 0;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
 	static struct sweep_conf c;
 	static struct sl_session s = { .cmd = "sweep" };
 	static struct sl_grid g;
 	static char dial_help[SL_DIAL_COUNT_][200];
-	char threads_help[200], summary[4096], def_threads[128];
+	char threads_help[200], def_threads[128];
 	struct sl_opt opts[48];
 	size_t no = 0;
 	const struct preset *preset = NULL;
@@ -800,26 +861,7 @@ int cmd_sweep(int argc, char **argv)
 	if (first < 0)
 		return sl_usage_error("sweep", err.msg);
 	if (c.help) {
-		size_t used = (size_t)snprintf(summary, sizeof(summary),
-			"Measure every point of a grid -- primitives x dial settings x thread\n"
-			"counts x repetitions -- into DIR/results.csv, one row per run, written as\n"
-			"each point completes; then print a table per dial setting and draw the\n"
-			"charts.  Each dial takes a list; a dial multiplies only the primitives\n"
-			"whose workload reads it.  The plan and its estimated time are printed\n"
-			"first.  A stuck or failing point is a failed row and the sweep goes on;\n"
-			"Ctrl-C keeps every completed row (exit 130); --resume completes it.\n\n"
-			"presets:");
-		for (size_t i = 0; i < NPRESETS && used < sizeof(summary); i++) {
-			used += (size_t)snprintf(summary + used, sizeof(summary) - used,
-						 "\n  %-8s %s\n           --prims %s",
-						 presets[i].name, presets[i].summary, presets[i].prims);
-			for (int d = 0; d < SL_DIAL_COUNT_ && used < sizeof(summary); d++)
-				if (presets[i].dial[d])
-					used += (size_t)snprintf(summary + used, sizeof(summary) - used,
-								 " --%s %s", sl_dial_info((enum sl_dial)d)->option,
-								 presets[i].dial[d]);
-		}
-		sl_opt_usage(stdout, sweep_usage, summary, opts);
+		print_help(opts);
 		return SL_EXIT_OK;
 	}
 	if (first < argc) {
@@ -827,30 +869,8 @@ int cmd_sweep(int argc, char **argv)
 	}
 	if (c.preset && !(preset = find_preset(c.preset)))
 		return unknown_preset(c.preset);
-	if (c.prims) {
-		if (sl_grid_add_prims(&g, c.prims, &err) < 0)
-			return sl_usage_error("sweep", err.msg);
-	} else if (preset && sl_grid_add_prims(&g, preset->prims, &err) < 0) {
-		SL_BUG("preset %s: %s", preset->name, err.msg);
-	}
-	if (g.nprims == 0)
-		return sl_usage_error("sweep", "which primitives? (accepted: --prims LIST or --preset NAME; see 'synclab list')");
-	if (c.baseline && !(c.baseline = sl_grid_prim_named(&g, c.baseline, &err)))
+	if (grid_from_options(&g, &c, preset, &err) < 0)
 		return sl_usage_error("sweep", err.msg);
-	for (int d = 0; d < SL_DIAL_COUNT_; d++) {
-		const struct sl_dial_info *di = sl_dial_info((enum sl_dial)d);
-
-		if (c.dial[d].n)
-			g.dial[d] = c.dial[d];
-		else if (preset && preset->dial[d]) {
-			if (sl_parse_ulist(preset->dial[d], di->min, di->max, di->option,
-					   &g.dial[d], &err) < 0)
-				SL_BUG("preset %s: %s", preset->name, err.msg);
-		} else
-			g.dial[d] = (struct sl_ulist){ 1, { di->def } };
-	}
-	if (c.threads.n)
-		g.threads = c.threads;
 
 	if (c.resume && !c.out)
 		return sl_usage_error("sweep", "--resume needs --out DIR, the directory of the sweep to complete");
