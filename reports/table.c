@@ -534,7 +534,8 @@ static const struct note idle_note = {
 	was_idle, idle_line,
 	"  waiters that sleep leave their PU idle (or to other programs); the\n"
 	"  threads still running meet less cache-line traffic, so ops/s can rise\n"
-	"  as more threads sleep (cpu_s in the CSV)\n",
+	"  as more threads sleep (cpu_s in the CSV; 'synclab demo idle-wins'\n"
+	"  shows it and its price)\n",
 };
 
 /* Lines whose windows saw no operation complete: their 0 ops/s is a
