@@ -30,9 +30,8 @@ enum { C_THREADS, C_OPS, C_BUSY, C_CS_OP, C_FAIR, C_SLOW, C_FAST, C_NCOLS };
 
 static const char *const iw_prims[IW_PRIMS] = { "pthread-rwlock", "pthread-rwlock-wpref",
 						"rwlock" };
-static const char *const iw_policy[IW_PRIMS] = { "glibc, reader-preferring",
-						 "glibc, writer-preferring",
-						 "synclab, spins then sleeps" };
+static const char *const iw_policy[IW_PRIMS] = { "reader-preferring", "writer-preferring",
+						 "spins, then sleeps" };
 
 struct iw_cell {
 	unsigned threads;

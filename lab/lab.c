@@ -633,9 +633,14 @@ static int write_chart(const struct sl_demo_ctx *ctx, const struct sl_lab_table 
 		ctx->out_dir, stem);
 	fprintf(f, "set terminal pngcairo size 1000,620 enhanced font 'sans,11'\n"
 		   "set output '%s.png'\n", stem);
-	fprintf(f, "set title \"%s\\n{/*0.8 %s, %u PUs; median of %u runs of %.0f ms}\"\n",
-		ch->title, ctx->meta ? ctx->meta->cpu_model : "", ctx->pus,
-		ctx->repeat, (double)ctx->duration_ns / 1e6);
+	if (ctx->repeat == 1)
+		fprintf(f, "set title \"%s\\n{/*0.8 %s, %u PUs; one run of %.0f ms}\"\n",
+			ch->title, ctx->meta ? ctx->meta->cpu_model : "", ctx->pus,
+			(double)ctx->duration_ns / 1e6);
+	else
+		fprintf(f, "set title \"%s\\n{/*0.8 %s, %u PUs; median of %u runs of %.0f ms}\"\n",
+			ch->title, ctx->meta ? ctx->meta->cpu_model : "", ctx->pus,
+			ctx->repeat, (double)ctx->duration_ns / 1e6);
 	fprintf(f, "set xlabel \"%s\"\nset ylabel \"%s\"\n", ch->xlabel ? ch->xlabel : "",
 		ch->ylabel ? ch->ylabel : "");
 	fprintf(f, "set key outside right top box\nset grid ytics lc rgb '#bbbbbb'\n"

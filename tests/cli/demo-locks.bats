@@ -84,8 +84,8 @@ runs_ok() {
 @test "idle-wins --quick: three rwlocks by load, PUs busy, thread shares and a verdict from the figures" {
 	run --separate-stderr "$SYNCLAB" demo idle-wins --quick --out "$T/out"
 	expect_status 0
-	expect_stdout_has "pthread-rwlock (glibc, reader-preferring)" "pthread-rwlock-wpref (glibc, writer-preferring)" \
-		"rwlock (synclab, spins then sleeps)" "throughput (ops/s)" "PUs busy (%)" "slowest thread (% of equal)"
+	expect_stdout_has "pthread-rwlock (reader-preferring)" "pthread-rwlock-wpref (writer-preferring)" \
+		"rwlock (spins, then sleeps)" "throughput (ops/s)" "PUs busy (%)" "slowest thread (% of equal)"
 	[[ "$output" =~ (Idling\ won:|Idling\ did\ not\ win\ here:) ]] || { show_run; flunk "no verdict"; }
 	[[ "$output" =~ With\ 200\ ns\ of\ work\ between\ operations ]] || { show_run; flunk "no with-work comparison"; }
 	local pus
