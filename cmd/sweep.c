@@ -163,23 +163,6 @@ static void format_list(char *buf, size_t n, const struct sl_ulist *l)
 		snprintf(buf + used, n - used, ",... (%u values)", l->n);
 }
 
-/* "850ms", "42.5s", "3m 10s", "1h 02m". */
-static void format_span(char *buf, size_t n, uint64_t ns)
-{
-	uint64_t s = (ns + SL_NS_PER_SEC / 2) / SL_NS_PER_SEC;
-
-	if (ns < SL_NS_PER_SEC)
-		snprintf(buf, n, "%llums", (unsigned long long)(ns / SL_NS_PER_MS));
-	else if (ns < 60 * SL_NS_PER_SEC)
-		snprintf(buf, n, "%.1fs", (double)ns / 1e9);
-	else if (s < 3600)
-		snprintf(buf, n, "%llum %02llus", (unsigned long long)(s / 60),
-			 (unsigned long long)(s % 60));
-	else
-		snprintf(buf, n, "%lluh %02llum", (unsigned long long)(s / 3600),
-			 (unsigned long long)(s / 60 % 60));
-}
-
 /* The dials that vary in this grid and apply to the item, with values:
  * "cs-ns 100 ns, read-pct 90 %"; "" when none. */
 static void describe_setting(char *buf, size_t n, const struct sl_grid *g,
@@ -378,7 +361,7 @@ static void print_plan(FILE *f, const struct sl_grid *g,
 	size_t used;
 	bool any_fixed = false;
 
-	format_span(est, sizeof(est), ps->estimate_ns);
+	sl_format_span(ps->estimate_ns, est, sizeof(est));
 	sl_format_duration(g->duration_ns, win, sizeof(win));
 	sl_format_duration(g->warmup_ns, warm, sizeof(warm));
 	fprintf(f, "sweep: %zu point%s to run, estimated %s", ps->pending,
@@ -500,9 +483,9 @@ static void draw_progress(struct sweep_run *r)
 	uint64_t now = sl_now_ns(), since = now - r->point_t0;
 	unsigned width;
 
-	format_span(el, sizeof(el), now - r->t0);
-	format_span(left, sizeof(left),
-		    r->left_at_start > since ? r->left_at_start - since : 0);
+	sl_format_span(now - r->t0, el, sizeof(el));
+	sl_format_span(r->left_at_start > since ? r->left_at_start - since : 0,
+		       left, sizeof(left));
 	snprintf(line, sizeof(line), "[%zu/%zu] %s | %s elapsed, about %s left",
 		 r->k, r->total, r->what, el, left);
 	width = terminal_width();
@@ -1088,8 +1071,8 @@ int cmd_sweep(int argc, char **argv)
 	if (info) {
 		char took[32], est[32];
 
-		format_span(took, sizeof(took), sl_now_ns() - run.t0);
-		format_span(est, sizeof(est), ps.estimate_ns);
+		sl_format_span(sl_now_ns() - run.t0, took, sizeof(took));
+		sl_format_span(ps.estimate_ns, est, sizeof(est));
 		fprintf(info, "sweep: %zu point(s) in %s (estimated %s); results: %s\n",
 			outcome.measured, took, est, csv_path);
 	}

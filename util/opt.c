@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/clock.h"
+
 int sl_parse_count(const char *s, uint64_t min, uint64_t max, const char *what,
 		   uint64_t *out, struct sl_err *err)
 {
@@ -52,6 +54,24 @@ void sl_format_duration(uint64_t ns, char *buf, size_t n)
 		}
 	}
 	snprintf(buf, n, "%" PRIu64 "ns", ns);
+}
+
+void sl_format_span(uint64_t ns, char *buf, size_t n)
+{
+	uint64_t s = (ns + SL_NS_PER_SEC / 2) / SL_NS_PER_SEC;
+
+	if (ns < SL_NS_PER_MS)
+		snprintf(buf, n, "%.0fus", (double)ns / 1e3);
+	else if (ns < SL_NS_PER_SEC)
+		snprintf(buf, n, "%.0fms", (double)ns / 1e6);
+	else if (ns < 60 * SL_NS_PER_SEC)
+		snprintf(buf, n, "%.1fs", (double)ns / 1e9);
+	else if (s < 3600)
+		snprintf(buf, n, "%llum %02llus", (unsigned long long)(s / 60),
+			 (unsigned long long)(s % 60));
+	else
+		snprintf(buf, n, "%lluh %02llum", (unsigned long long)(s / 3600),
+			 (unsigned long long)(s / 60 % 60));
 }
 
 int sl_parse_duration(const char *s, uint64_t min, uint64_t max,

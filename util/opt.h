@@ -74,6 +74,10 @@ int sl_parse_ulist(const char *s, uint64_t min, uint64_t max, const char *what,
 /* Format a duration in the largest unit that keeps it exact-ish ("500ms"). */
 void sl_format_duration(uint64_t ns, char *buf, size_t n);
 
+/* Format a measured span to two or three figures: "840us", "217ms",
+ * "20.0s", "1m 05s", "2h 03m". */
+void sl_format_span(uint64_t ns, char *buf, size_t n);
+
 /* The candidate closest to word by edit distance, or NULL when none is close
  * enough to be a plausible typo. */
 const char *sl_suggest(const char *word, const char *const *cands, size_t n);

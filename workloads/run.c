@@ -386,17 +386,6 @@ static unsigned wait_done(struct sl_run *run, struct thread_state *ts,
 	}
 }
 
-/* A measured duration to two or three figures: "20.0s", "217ms". */
-static void format_span(uint64_t ns, char *buf, size_t n)
-{
-	if (ns >= SL_NS_PER_SEC)
-		snprintf(buf, n, "%.1fs", (double)ns / SL_NS_PER_SEC);
-	else if (ns >= SL_NS_PER_MS)
-		snprintf(buf, n, "%.0fms", (double)ns / SL_NS_PER_MS);
-	else
-		snprintf(buf, n, "%.0fus", (double)ns / 1000.0);
-}
-
 /* The first few stuck threads by index and how many more, and the likely
  * cause: nothing leaving is a deadlock or livelock; threads still leaving,
  * slowly, wait for descheduled threads when they outnumber their PUs (a FIFO
@@ -426,9 +415,9 @@ static void describe_stuck(struct sl_result *res, struct thread_state *ts,
 		snprintf(list + used, sizeof(list) - used, " and %u more",
 			 still - LISTED);
 	sl_format_duration(pt->stall_timeout_ns, limit, sizeof(limit));
-	format_span(d->waited_ns, waited, sizeof(waited));
+	sl_format_span(d->waited_ns, waited, sizeof(waited));
 	if (d->moving) {
-		format_span(d->waited_ns / d->left, each, sizeof(each));
+		sl_format_span(d->waited_ns / d->left, each, sizeof(each));
 		snprintf(res->message, sizeof(res->message),
 			 "'%s' too slow to stop: %u of %u threads (%s) still inside an operation %s after the stop signal, while %u left, one every %s (%s)",
 			 pt->prim->name, still, n, list, waited, d->left, each,

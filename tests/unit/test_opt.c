@@ -167,6 +167,24 @@ static void test_format_duration(void **state)
 	assert_string_equal(buf, "1500ns");
 }
 
+/* A measured span, to two or three figures in the unit that reads best. */
+static void test_format_span(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	sl_format_span(840000ull, buf, sizeof(buf));
+	assert_string_equal(buf, "840us");
+	sl_format_span(217400000ull, buf, sizeof(buf));
+	assert_string_equal(buf, "217ms");
+	sl_format_span(20040000000ull, buf, sizeof(buf));
+	assert_string_equal(buf, "20.0s");
+	sl_format_span(65000000000ull, buf, sizeof(buf));
+	assert_string_equal(buf, "1m 05s");
+	sl_format_span(7380000000000ull, buf, sizeof(buf));
+	assert_string_equal(buf, "2h 03m");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +194,7 @@ int main(void)
 		cmocka_unit_test(test_suggest),
 		cmocka_unit_test(test_parse_table),
 		cmocka_unit_test(test_format_duration),
+		cmocka_unit_test(test_format_span),
 	};
 
 	return cmocka_run_group_tests_name("opt", tests, NULL, NULL);
