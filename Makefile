@@ -130,12 +130,13 @@ prim-check: $(BIN) tsan
 	TSAN_OPTIONS="halt_on_error=1 report_thread_leaks=0" build-tsan/synclab check --quiet --duration 300ms
 
 # Exhaustive models of the futex wake protocols (sem, condvar, the per-CPU
-# rwlock's drain, adaptive's release modes): every interleaving of a few
+# rwlock's drain and bias, adaptive's release modes): every interleaving of a few
 # threads, and mutants each must catch.
 model:
 	python3 -B tests/model/sem_wakes.py
 	python3 -B tests/model/cond_wakes.py
 	python3 -B tests/model/rw_percpu.py
+	python3 -B tests/model/rw_biased.py
 	python3 -B tests/model/adaptive_release.py
 
 check: all unit cli prim-check tsan-check asan-check model

@@ -55,7 +55,7 @@ static const struct preset presets[] = {
 	  "mutex,mutex-fair,adaptive,mutex-pi,pthread-mutex,pthread-adaptive,pthread-pi",
 	  { [SL_DIAL_CS_NS] = "0,1000", [SL_DIAL_THINK_NS] = "0,1000" } },
 	{ "rw", "reader-writer locks at 50, 90 and 99% reads, and a plain mutex for reference",
-	  "rwlock,rwlock-rpref,rwlock-percpu,pthread-rwlock,pthread-rwlock-wpref,ck-rwlock,mutex",
+	  "rwlock,rwlock-rpref,rwlock-percpu,rwlock-biased,pthread-rwlock,pthread-rwlock-wpref,ck-rwlock,mutex",
 	  { [SL_DIAL_READ_PCT] = "50,90,99" } },
 	{ "rcu", "RCU flavours against the futex rwlock at 90 and 99% reads",
 	  "rcu-qsbr,rcu-epoch,rcu-epoch-fence,urcu-memb,urcu-qsbr,rwlock",

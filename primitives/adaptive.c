@@ -327,30 +327,16 @@ struct ad_tctx {
 	uint64_t fences; /* membarriers moving the lock to SLOW mode */
 };
 
-static inline uint64_t ad_clock(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	return __builtin_ia32_rdtsc();
-#elif defined(__aarch64__)
-	uint64_t v;
-
-	__asm__ __volatile__("mrs %0, cntvct_el0" : "=r"(v));
-	return v;
-#else
-	return sl_now_ns();
-#endif
-}
-
 /* Clock ticks per nanosecond, measured against CLOCK_MONOTONIC. */
 static double ad_ticks_per_ns(void)
 {
-	uint64_t n0 = sl_now_ns(), c0 = ad_clock(), n1, c1;
+	uint64_t n0 = sl_now_ns(), c0 = sl_ticks(), n1, c1;
 
 	do {
 		sl_cpu_relax();
 		n1 = sl_now_ns();
 	} while (n1 - n0 < 20 * SL_NS_PER_US);
-	c1 = ad_clock();
+	c1 = sl_ticks();
 	return c1 > c0 ? (double)(c1 - c0) / (double)(n1 - n0) : 1.0;
 }
 
@@ -577,7 +563,7 @@ static void ad_acquired_contended(struct ad_tctx *t, uint32_t waiters)
 {
 	t->release_slow = waiters != 0;
 	if ((++t->n & (AD_SAMPLE - 1)) == 0) {
-		t->t0 = ad_clock() | 1; /* never 0: 0 means "not sampled" */
+		t->t0 = sl_ticks() | 1; /* never 0: 0 means "not sampled" */
 		t->release_slow = true;
 	}
 }
@@ -655,7 +641,7 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters,
 		budget = m->spin_min_ticks;
 	if (budget > m->park_ticks)
 		budget = m->park_ticks;
-	start = since = prev = ad_clock();
+	start = since = prev = sl_ticks();
 	if (!woken) {
 		for (unsigned k = 0; k < pause; k++)
 			sl_cpu_relax();
@@ -674,7 +660,7 @@ static bool ad_spin(struct sl_adaptive *m, struct ad_tctx *t, uint32_t waiters,
 				break;
 			}
 		}
-		now = ad_clock();
+		now = sl_ticks();
 		if (now - start > cap)
 			break;
 		far = now - prev > budget / 2;
@@ -823,7 +809,7 @@ static bool ad_trylock(void *obj, void *tctx)
 /* Fold a sampled hold into the estimate (the owner alone writes it). */
 static void ad_sample(struct sl_adaptive *m, struct ad_tctx *t)
 {
-	uint64_t d = (ad_clock() | 1) - t->t0;
+	uint64_t d = (sl_ticks() | 1) - t->t0;
 	int64_t est = (int64_t)atomic_load_explicit(&m->hold_est,
 						    memory_order_relaxed);
 

@@ -1,5 +1,5 @@
 /*
- * Reader-writer locks: synclab's futex rwlock in three flavours, and two
+ * Reader-writer locks: synclab's futex rwlock in four flavours, and two
  * other libraries' as reference points.
  *
  *   rwlock         writer-preferring: once a writer waits, new readers wait
@@ -7,6 +7,8 @@
  *                  it, so a steady stream of readers starves the writers
  *   rwlock-percpu  writer-preferring, with a reader count per CPU instead of
  *                  one in the state word
+ *   rwlock-biased  writer-preferring, readers counted per CPU while writes
+ *                  are rare and in the state word otherwise (BRAVO's bias)
  *   pthread-rwlock glibc's default pthread_rwlock_t (reader-preferring)
  *   pthread-rwlock-wpref
  *                  glibc's writer-preferring kind, the policy of rwlock
@@ -76,11 +78,26 @@
  * set.
  *
  * So a read costs two RMWs on a line no other CPU writes and a write costs
- * a read of every CPU's slot line.  With empty sections on a 2-vCPU KVM
- * guest, at 99% reads and 2-16 threads it ran at 1.8-3.2x rwlock's rate; at
- * 90% -- a write every ten ops, each moving a slot line and the state line
- * between the CPUs -- at 0.4-0.9x, and single-threaded, paying sched_getcpu
- * and the extra lines, at 0.8-0.9x.
+ * a read of every CPU's slot line.  With empty sections on 2-vCPU KVM
+ * guests, at 99% reads and 2-16 threads it ran at 1.8-3.2x rwlock's rate on
+ * one and 4.8-5.3x on another; at 90% -- a write every ten ops, each moving
+ * a slot line and the state line between the CPUs -- at 0.4-0.9x and
+ * 1.5-1.6x, and single-threaded, paying sched_getcpu and the extra lines, at
+ * 0.8-0.97x.
+ *
+ * rwlock-biased is rwlock with a bias flag (BRAVO: Dice and Kogan, USENIX
+ * ATC 2019) over rwlock-percpu's slots.  With the bias on, a reader adds
+ * itself to its CPU's slot and loads the bias again: still on, it is inside
+ * without touching the state word; turned off meanwhile, it leaves the slot
+ * and reads as rwlock does.  A writer takes WRITER as rwlock does -- that
+ * excludes the readers that went by the state word -- and, finding the bias
+ * on, turns it off, waits for the slots to drain as rwlock-percpu's writer
+ * does, and keeps the bias off for as long again as that took (a tick
+ * count, not a time: TSC).  A reader inside by the state word turns the
+ * bias back on once that has passed; no writer can be inside then.  So a
+ * read-mostly lock reads as rwlock-percpu does, and a write-heavy one pays
+ * rwlock's price plus a clock read in eight reads, without every write
+ * reading every CPU's line.
  *
  * Ordering: every change to the state word is a read-modify-write, so each
  * unlock heads a release sequence that every later acquire on the word
@@ -105,6 +122,14 @@
  * seq_cst load of the state continues write_unlock's release sequence, so
  * the last writer's section happens-before the reader's.  The drain word's
  * bump and load order as the wake word's do.
+ *
+ * rwlock-biased adds one store-load pair, seq_cst: a reader's slot add and
+ * bias load against a writer's bias store (off) and slot loads; of the two,
+ * one sees the other.  A reader that enters by the bias read the 1 that a
+ * reader inside by the state word stored (release): the writers that one
+ * followed happen-before this one's section.  The writer's relaxed load of
+ * the bias follows its WRITER CAS, which acquired the read_unlock of
+ * whoever stored the 1.  tests/model/rw_biased.py checks the hand-shake.
  */
 #include <errno.h>
 #include <limits.h>
@@ -119,6 +144,7 @@
 
 #include "primitives/futex.h"
 #include "primitives/prim.h"
+#include "util/clock.h"
 #include "util/tsan.h"
 #include "util/atomics.h"
 
@@ -160,7 +186,9 @@ struct rw_tctx {
 	uint64_t sleeps;   /* FUTEX_WAITs that slept, readers' and writers' */
 	uint64_t wakes;    /* FUTEX_WAKE calls its releases made */
 	uint64_t backouts; /* read_locks that found a writer and backed out */
-	unsigned slot;     /* rwlock-percpu: the slot of the current read */
+	uint64_t revocations; /* rwlock-biased: writes that turned bias off */
+	unsigned slot;     /* rwlock-percpu, -biased: the current read's slot */
+	unsigned slow_reads; /* rwlock-biased: reads by the state word */
 };
 
 struct sl_rwlock {
@@ -590,17 +618,14 @@ static void rwp_drain_slot(struct sl_rwlock_percpu *l, struct rw_tctx *t,
 	}
 }
 
-/* Take WRITER (writer against writer: the state counts no readers), then
- * wait for the readers inside to leave; new ones stay out meanwhile. */
-static void rwp_write_lock(void *obj, void *tctx)
+/* The holder of WRITER waits until every slot is empty. */
+static void rwp_drain_all(struct sl_rwlock_percpu *l, struct rw_tctx *t)
 {
-	struct sl_rwlock_percpu *l = obj;
 	bool waited = false;
 
-	rw_write_lock(&l->rw, tctx);
 	for (unsigned i = 0; i < l->nslots; i++)
 		if (rwp_slot_taken(l, i)) {
-			rwp_drain_slot(l, tctx, i);
+			rwp_drain_slot(l, t, i);
 			waited = true;
 		}
 	/* The holder of WRITER is the only drainer: it drops the DSLEEP it
@@ -608,6 +633,16 @@ static void rwp_write_lock(void *obj, void *tctx)
 	if (waited)
 		atomic_fetch_and_explicit(&l->rw.state, ~RW_DSLEEP,
 					  memory_order_relaxed);
+}
+
+/* Take WRITER (writer against writer: the state counts no readers), then
+ * wait for the readers inside to leave; new ones stay out meanwhile. */
+static void rwp_write_lock(void *obj, void *tctx)
+{
+	struct sl_rwlock_percpu *l = obj;
+
+	rw_write_lock(&l->rw, tctx);
+	rwp_drain_all(l, tctx);
 }
 
 static int rwp_check(void *obj, struct sl_err *err)
@@ -625,6 +660,115 @@ static int rwp_check(void *obj, struct sl_err *err)
 					i, r);
 	}
 	return rc;
+}
+
+/* --- rwlock-biased: per-CPU readers while writes stay rare ---------------- */
+
+/* The read that went by the state word, not by a slot. */
+#define RWB_CENTRAL UINT_MAX
+
+/* After a revocation that took R ticks, readers stay on the state word for
+ * RWB_INHIBIT_MULT * R: revocations then take at most 1/(1+mult) of the
+ * time however often writers come.  BRAVO's 9 kept the bias off nearly
+ * throughout on a 2-vCPU KVM guest with empty sections (90% reads: 0.86-0.89
+ * of rwlock's rate at 2 and 16 threads; 99%: 2.2x rwlock, where 1 gave
+ * 3.4-3.5x; 0, no inhibition, measured as 1). */
+#define RWB_INHIBIT_MULT 1
+
+/* A thread reading by the state word looks at the clock on one read in
+ * this many, as the clock costs about as much as the read.  Same guest, 99%
+ * reads, 2-16 threads and alone: with 4, 3.8x rwlock's rate and 0.70-0.79;
+ * with 16, 3.4x and 0.85-0.88; with 8 (kept), 3.0-4.3x and 0.76-0.81. */
+#define RWB_CLOCK_EVERY 8
+
+struct sl_rwlock_biased {
+	struct sl_rwlock_percpu p;
+	/* Read by every reader; written when a writer revokes the bias and
+	 * when a reader restores it, both rare: a line of its own. */
+	alignas(SL_SLOT_ALIGN) _Atomic uint32_t bias;
+	_Atomic uint64_t inhibit_until; /* sl_ticks(): no bias before this */
+};
+
+static int rwb_init(void *obj, const struct sl_prim_conf *conf,
+		    struct sl_err *err)
+{
+	struct sl_rwlock_biased *l = obj;
+	int rc = rwp_init(&l->p, conf, err);
+
+	if (rc)
+		return rc;
+	atomic_init(&l->bias, 1);
+	atomic_init(&l->inhibit_until, 0);
+	return 0;
+}
+
+static void rwb_read_lock(void *obj, void *tctx)
+{
+	struct sl_rwlock_biased *l = obj;
+	struct rw_tctx *t = tctx;
+
+	if (atomic_load_explicit(&l->bias, memory_order_relaxed)) {
+		unsigned i = rwp_my_slot(&l->p);
+
+		/* seq_cst, with the bias load below: the reader's side of the
+		 * pair with the revoking writer's bias store and slot loads */
+		atomic_fetch_add_explicit(&l->p.slot[i].readers, 1,
+					  memory_order_seq_cst);
+		/* acquire (as every seq_cst load): reading the 1 a reader
+		 * stored, this read follows the writer that reader followed */
+		if (__builtin_expect(atomic_load_explicit(&l->bias,
+							  memory_order_seq_cst), 1)) {
+			t->slot = i;
+			return;
+		}
+		t->backouts++;
+		rwp_leave(&l->p, t, i);
+	}
+	rw_read_lock(&l->p.rw, t, true);
+	t->slot = RWB_CENTRAL;
+	/* Inside by the state word, no writer can be: restore the bias once
+	 * the inhibition has passed.  release: the writers this reader
+	 * follows happen-before every reader that enters by the 1. */
+	if (!(++t->slow_reads % RWB_CLOCK_EVERY) &&
+	    !atomic_load_explicit(&l->bias, memory_order_relaxed) &&
+	    sl_ticks() >= atomic_load_explicit(&l->inhibit_until,
+					       memory_order_relaxed))
+		atomic_store_explicit(&l->bias, 1, memory_order_release);
+}
+
+static void rwb_read_unlock(void *obj, void *tctx)
+{
+	struct sl_rwlock_biased *l = obj;
+	struct rw_tctx *t = tctx;
+
+	if (t->slot == RWB_CENTRAL)
+		rw_read_release(&l->p.rw, t);
+	else
+		rwp_leave(&l->p, t, t->slot);
+}
+
+/* Take WRITER as rwlock does; with the bias on, turn it off, wait for the
+ * readers in the slots to leave and keep the bias off for a while. */
+static void rwb_write_lock(void *obj, void *tctx)
+{
+	struct sl_rwlock_biased *l = obj;
+	struct rw_tctx *t = tctx;
+	uint64_t t0, t1;
+
+	rw_write_lock(&l->p.rw, t);
+	/* relaxed: a 1 stored by a reader inside before us was released by
+	 * its read_unlock, which our WRITER CAS acquired */
+	if (!atomic_load_explicit(&l->bias, memory_order_relaxed))
+		return;
+	t0 = sl_ticks();
+	/* seq_cst, with the slot loads: the writer's side of the pair */
+	atomic_store_explicit(&l->bias, 0, memory_order_seq_cst);
+	rwp_drain_all(&l->p, t);
+	t1 = sl_ticks();
+	atomic_store_explicit(&l->inhibit_until,
+			      t1 + RWB_INHIBIT_MULT * (t1 > t0 ? t1 - t0 : 0),
+			      memory_order_relaxed);
+	t->revocations++;
 }
 
 /* The descriptors' ops: the preference is a constant in each. */
@@ -713,6 +857,30 @@ const struct sl_prim sl_prim_rwlock_percpu = {
 	.check = rwp_check,
 	.event_names = { "sleeps", "wakes", "backouts" },
 	.events = rw_events,
+};
+
+static void rwb_events(const void *tctx, uint64_t out[SL_PRIM_EVENTS])
+{
+	const struct rw_tctx *t = tctx;
+
+	rw_events(tctx, out);
+	out[3] = t->revocations;
+}
+
+const struct sl_prim sl_prim_rwlock_biased = {
+	.name = "rwlock-biased",
+	.family = "rwlock",
+	.kind = SL_KIND_RWLOCK,
+	.summary = "the futex rwlock, readers counted per CPU while writes are rare; a writer turns that off for a while",
+	.flags = SL_PRIM_SLEEPS,
+	.obj_size = sizeof(struct sl_rwlock_biased),
+	.tctx_size = sizeof(struct rw_tctx),
+	.init = rwb_init,
+	.rw = { .read_lock = rwb_read_lock, .read_unlock = rwb_read_unlock,
+		.write_lock = rwb_write_lock, .write_unlock = wpref_write_unlock },
+	.check = rwp_check,
+	.event_names = { "sleeps", "wakes", "backouts", "revocations" },
+	.events = rwb_events,
 };
 
 /* --- glibc ---------------------------------------------------------------- */

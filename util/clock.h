@@ -22,6 +22,24 @@ static inline uint64_t sl_now_ns(void)
 	return (uint64_t)ts.tv_sec * SL_NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
+/* A cheap tick counter for intervals a primitive times on its own paths:
+ * the TSC on x86, CNTVCT on arm64 (a few ns, no system call, no vDSO),
+ * CLOCK_MONOTONIC elsewhere.  The unit is the counter's own: compare ticks
+ * with ticks, or convert by a rate measured against sl_now_ns(). */
+static inline uint64_t sl_ticks(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __builtin_ia32_rdtsc();
+#elif defined(__aarch64__)
+	uint64_t v;
+
+	__asm__ __volatile__("mrs %0, cntvct_el0" : "=r"(v));
+	return v;
+#else
+	return sl_now_ns();
+#endif
+}
+
 /* Sleep for ns nanoseconds, resuming after signals until the time has passed
  * or *cancel (if not NULL) turns non-zero.  Returns the time actually slept. */
 uint64_t sl_sleep_ns(uint64_t ns, const atomic_int *cancel);

@@ -42,20 +42,28 @@ def mutants_caught(label, run, mutants):
 
 
 def main_over_configs(doc, label, describe, model, configs, config_help,
-                      mutant_config, mutants):
+                      mutant_config, mutants, sleeps=True):
     """The command line shared by the models whose configurations are a
-    tuple of counts, each explored without and with spurious returns:
-    --spurious, --mutant NAME and a configuration of their own, or the
-    built-in set and every mutant.  Returns the exit status."""
+    tuple of counts, each explored without and with spurious returns (only
+    without for a model where nothing sleeps): --spurious, --mutant NAME and
+    a configuration of their own, or the built-in set and every mutant.
+    Returns the exit status."""
     ap = argparse.ArgumentParser(description=doc.split('\n')[0])
-    ap.add_argument('--spurious', action='store_true')
+    if sleeps:
+        ap.add_argument('--spurious', action='store_true')
     ap.add_argument('--mutant', default='')
     ap.add_argument('config', nargs='*', type=int,
                     help='%s (default: the built-in set)' % config_help)
     a = ap.parse_args()
     failed = False
     for config in [tuple(a.config)] if a.config else configs:
-        for spurious in ([a.spurious] if a.config else [False, True]):
+        if not sleeps:
+            spurious_runs = [False]
+        elif a.config:
+            spurious_runs = [a.spurious]
+        else:
+            spurious_runs = [False, True]
+        for spurious in spurious_runs:
             n, faults = model(*config, spurious=spurious, mutant=a.mutant)
             print('%s: %s%s: %d states, %s'
                   % (label, describe(*config), ', spurious returns' if spurious else '',

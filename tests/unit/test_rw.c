@@ -50,7 +50,7 @@ static bool testable(const struct sl_prim *p)
 
 static void test_registry(void **state)
 {
-	const char *ours[] = { "rwlock", "rwlock-rpref", "rwlock-percpu",
+	const char *ours[] = { "rwlock", "rwlock-rpref", "rwlock-percpu", "rwlock-biased",
 			       "pthread-rwlock", "pthread-rwlock-wpref", "ck-rwlock" };
 	size_t n = 0;
 
@@ -117,7 +117,7 @@ static void test_single_thread(void **state)
 
 static void test_too_many_threads(void **state)
 {
-	const char *ours[] = { "rwlock", "rwlock-rpref", "rwlock-percpu" };
+	const char *ours[] = { "rwlock", "rwlock-rpref", "rwlock-percpu", "rwlock-biased" };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
@@ -332,6 +332,52 @@ static void test_preference(void **state)
 	check_preference("rwlock", true);
 	check_preference("rwlock-rpref", false);
 	check_preference("rwlock-percpu", true);
+	check_preference("rwlock-biased", true);
+}
+
+static uint64_t revocations(const struct sl_prim *p, const void *t)
+{
+	uint64_t ev[SL_PRIM_EVENTS] = { 0 };
+
+	p->events(t, ev);
+	assert_string_equal(p->event_names[3], "revocations");
+	return ev[3];
+}
+
+/* rwlock-biased: a write revokes the readers' bias only while it is on; a
+ * write right after one finds it off; reads by the state word turn it back
+ * on once the inhibition (as long as the revocation took) has passed. */
+static void test_bias_cycle(void **state)
+{
+	const struct sl_prim *p = sl_prim_find("rwlock-biased");
+	void *obj, *t;
+	struct sl_err err;
+
+	(void)state;
+	assert_non_null(p);
+	obj = new_obj(p, 1);
+	t = new_tctx(p, obj);
+	p->rw.read_lock(obj, t);
+	p->rw.read_unlock(obj, t);
+	assert_int_equal(revocations(p, t), 0);
+	p->rw.write_lock(obj, t);
+	p->rw.write_unlock(obj, t);
+	assert_int_equal(revocations(p, t), 1);
+	p->rw.write_lock(obj, t);
+	p->rw.write_unlock(obj, t);
+	assert_int_equal(revocations(p, t), 1);
+	sl_sleep_ns(SL_NS_PER_MS, NULL);
+	for (int i = 0; i < 64; i++) {
+		p->rw.read_lock(obj, t);
+		p->rw.read_unlock(obj, t);
+	}
+	p->rw.write_lock(obj, t);
+	p->rw.write_unlock(obj, t);
+	assert_int_equal(revocations(p, t), 2);
+	if (p->check(obj, &err) != 0)
+		fail_msg("%s", err.msg);
+	free_tctx(p, obj, t);
+	free_obj(p, obj);
 }
 
 /* Run the calling thread on CPU cpu only. */
@@ -693,6 +739,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_threads),
 		cmocka_unit_test(test_blocking),
 		cmocka_unit_test(test_preference),
+		cmocka_unit_test(test_bias_cycle),
 		cmocka_unit_test(test_reader_migrates),
 		cmocka_unit_test(test_contended),
 		cmocka_unit_test(test_workload),
