@@ -380,6 +380,47 @@ static void test_bias_cycle(void **state)
 	free_obj(p, obj);
 }
 
+/* rwlock-biased: a writer that had to wait for a reader in a slot keeps the
+ * bias off for as long again as it waited: reads at once after it stay on
+ * the state word (the next write revokes nothing), reads once that time has
+ * passed turn the bias back on (the next write revokes it). */
+static void test_bias_inhibited(void **state)
+{
+	const struct sl_prim *p = sl_prim_find("rwlock-biased");
+	const uint64_t hold = 100 * SL_NS_PER_MS;
+	void *obj, *t;
+	struct helper w;
+
+	(void)state;
+	assert_non_null(p);
+	obj = new_obj(p, 2);
+	t = new_tctx(p, obj);
+	p->rw.read_lock(obj, t);        /* by its slot: the bias starts on */
+	helper_start(&w, p, obj, WRITE, NULL);
+	sl_sleep_ns(hold, NULL);
+	assert_false(atomic_load_explicit(&w.inside, memory_order_acquire));
+	p->rw.read_unlock(obj, t);
+	assert_true(helper_in_within(&w, 5 * SL_NS_PER_SEC));
+	helper_finish(&w);
+	for (int i = 0; i < 64; i++) {
+		p->rw.read_lock(obj, t);
+		p->rw.read_unlock(obj, t);
+	}
+	p->rw.write_lock(obj, t);
+	p->rw.write_unlock(obj, t);
+	assert_int_equal(revocations(p, t), 0);
+	sl_sleep_ns(3 * hold, NULL);
+	for (int i = 0; i < 64; i++) {
+		p->rw.read_lock(obj, t);
+		p->rw.read_unlock(obj, t);
+	}
+	p->rw.write_lock(obj, t);
+	p->rw.write_unlock(obj, t);
+	assert_int_equal(revocations(p, t), 1);
+	free_tctx(p, obj, t);
+	free_obj(p, obj);
+}
+
 /* Run the calling thread on CPU cpu only. */
 static void run_on(int cpu)
 {
@@ -740,6 +781,7 @@ int main(void)
 		cmocka_unit_test(test_blocking),
 		cmocka_unit_test(test_preference),
 		cmocka_unit_test(test_bias_cycle),
+		cmocka_unit_test(test_bias_inhibited),
 		cmocka_unit_test(test_reader_migrates),
 		cmocka_unit_test(test_contended),
 		cmocka_unit_test(test_workload),
