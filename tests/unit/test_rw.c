@@ -344,6 +344,19 @@ static uint64_t revocations(const struct sl_prim *p, const void *t)
 	return ev[3];
 }
 
+/* reads read sections, then one write section; the revocations after. */
+static uint64_t reads_then_write(const struct sl_prim *p, void *obj, void *t,
+				 int reads)
+{
+	for (int i = 0; i < reads; i++) {
+		p->rw.read_lock(obj, t);
+		p->rw.read_unlock(obj, t);
+	}
+	p->rw.write_lock(obj, t);
+	p->rw.write_unlock(obj, t);
+	return revocations(p, t);
+}
+
 /* rwlock-biased: a write revokes the readers' bias only while it is on; a
  * write right after one finds it off; reads by the state word turn it back
  * on once the inhibition (as long as the revocation took) has passed. */
@@ -360,20 +373,10 @@ static void test_bias_cycle(void **state)
 	p->rw.read_lock(obj, t);
 	p->rw.read_unlock(obj, t);
 	assert_int_equal(revocations(p, t), 0);
-	p->rw.write_lock(obj, t);
-	p->rw.write_unlock(obj, t);
-	assert_int_equal(revocations(p, t), 1);
-	p->rw.write_lock(obj, t);
-	p->rw.write_unlock(obj, t);
-	assert_int_equal(revocations(p, t), 1);
+	assert_int_equal(reads_then_write(p, obj, t, 0), 1);
+	assert_int_equal(reads_then_write(p, obj, t, 0), 1);
 	sl_sleep_ns(SL_NS_PER_MS, NULL);
-	for (int i = 0; i < 64; i++) {
-		p->rw.read_lock(obj, t);
-		p->rw.read_unlock(obj, t);
-	}
-	p->rw.write_lock(obj, t);
-	p->rw.write_unlock(obj, t);
-	assert_int_equal(revocations(p, t), 2);
+	assert_int_equal(reads_then_write(p, obj, t, 64), 2);
 	if (p->check(obj, &err) != 0)
 		fail_msg("%s", err.msg);
 	free_tctx(p, obj, t);
@@ -402,21 +405,9 @@ static void test_bias_inhibited(void **state)
 	p->rw.read_unlock(obj, t);
 	assert_true(helper_in_within(&w, 5 * SL_NS_PER_SEC));
 	helper_finish(&w);
-	for (int i = 0; i < 64; i++) {
-		p->rw.read_lock(obj, t);
-		p->rw.read_unlock(obj, t);
-	}
-	p->rw.write_lock(obj, t);
-	p->rw.write_unlock(obj, t);
-	assert_int_equal(revocations(p, t), 0);
+	assert_int_equal(reads_then_write(p, obj, t, 64), 0);
 	sl_sleep_ns(3 * hold, NULL);
-	for (int i = 0; i < 64; i++) {
-		p->rw.read_lock(obj, t);
-		p->rw.read_unlock(obj, t);
-	}
-	p->rw.write_lock(obj, t);
-	p->rw.write_unlock(obj, t);
-	assert_int_equal(revocations(p, t), 1);
+	assert_int_equal(reads_then_write(p, obj, t, 64), 1);
 	free_tctx(p, obj, t);
 	free_obj(p, obj);
 }
