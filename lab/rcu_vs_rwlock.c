@@ -2,7 +2,8 @@
  * rcu-vs-rwlock: read-side scaling as the update rate grows.  An rwlock's
  * reader writes the lock word (the reader count) on entry and exit, so even
  * a read-only load bounces that line between the readers' caches;
- * rwlock-percpu's reader writes only its CPU's own line, and an RCU reader
+ * rwlock-percpu's reader writes only its CPU's own line (rwlock-biased's
+ * too, until updates come often enough to turn that off), and an RCU reader
  * writes nothing shared (QSBR: nothing at all), so reads scale with the
  * cores.  The price is on the update side: an RCU update copies the
  * record and waits a grace period (or defers the free), so as updates grow
@@ -16,14 +17,14 @@
 
 #include "lab/lab.h"
 
-#define RV_PRIMS 6
+#define RV_PRIMS 7
 #define RV_MAX_PCTS 4
 
 enum { C_UPDATE, C_THREADS, C_OPS, C_PER_THREAD, C_NS, C_NCOLS };
 
 /* RCU flavours first (the explanation compares the best of each group). */
 static const char *const rv_prims[RV_PRIMS] = { "rcu-qsbr", "rcu-epoch", "urcu-qsbr",
-						"rwlock", "rwlock-percpu",
+						"rwlock", "rwlock-percpu", "rwlock-biased",
 						"pthread-rwlock" };
 #define RV_RCU 3 /* the first RV_RCU are RCU */
 
@@ -51,7 +52,8 @@ static int rcu_vs_rwlock_run(const struct sl_demo_ctx *ctx, FILE *out,
 	fprintf(out, "%u threads (one per PU), each op a read with probability read-pct, else an\n"
 		     "update; no work inside or between sections.  RCU: rcu-qsbr, rcu-epoch and\n"
 		     "liburcu's urcu-qsbr; rwlocks: synclab's writer-preferring rwlock, the same\n"
-		     "with a reader count per CPU (rwlock-percpu), and glibc's.\n\n",
+		     "with a reader count per CPU (rwlock-percpu) or one only while updates are\n"
+		     "rare (rwlock-biased), and glibc's.\n\n",
 		threads);
 	for (int p = 0; p < RV_PRIMS; p++) {
 		const struct sl_prim *prim = sl_lab_prim(rv_prims[p]);
