@@ -656,7 +656,7 @@ static int rwp_check(void *obj, struct sl_err *err)
 
 		if (r)
 			rc = sl_err_set(err, -EPROTO,
-					"rwlock-percpu's slot %u counts %u readers after every thread stopped (expected 0)",
+					"reader slot %u (of one per CPU) counts %u readers after every thread stopped (expected 0)",
 					i, r);
 	}
 	return rc;
@@ -686,8 +686,8 @@ static int rwp_check(void *obj, struct sl_err *err)
 
 struct sl_rwlock_biased {
 	struct sl_rwlock_percpu p;
-	/* Read by every reader; written when a writer revokes the bias and
-	 * when a reader restores it, both rare: a line of its own. */
+	/* Read by every reader, written at each revocation and restoration:
+	 * a line of its own, apart from the slots and the state word. */
 	alignas(SL_SLOT_ALIGN) _Atomic uint32_t bias;
 	_Atomic uint64_t inhibit_until; /* sl_ticks(): no bias before this */
 };
