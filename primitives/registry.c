@@ -85,13 +85,17 @@ int sl_prim_parse_list(const char *list, const char *see,
 			return sl_err_set(err, -EINVAL, "unknown primitive '%s' (see '%s')",
 					  tok, see);
 		}
-		for (unsigned k = 0; k < *n; k++)
-			if (out[k] == p)
+		for (unsigned k = 0; k < *n; k++) {
+			if (out[k] != p)
+				continue;
+			if (strcmp(tok, p->name))
 				return sl_err_set(err, -EINVAL,
-						  "primitive '%s' named twice%s%s%s (accepted: each primitive once)",
-						  p->name, strcmp(tok, p->name) ? " (as '" : "",
-						  strcmp(tok, p->name) ? tok : "",
-						  strcmp(tok, p->name) ? "')" : "");
+						  "primitive '%s' named twice (as '%s') (accepted: each primitive once)",
+						  p->name, tok);
+			return sl_err_set(err, -EINVAL,
+					  "primitive '%s' named twice (accepted: each primitive once)",
+					  p->name);
+		}
 		if (*n == max)
 			return sl_err_set(err, -EINVAL, "more than %u primitives (accepted: up to %u)",
 					  max, max);
